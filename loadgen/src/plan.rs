@@ -1,0 +1,334 @@
+//! The validated description of one run: targets, protocol, load model, limits and TLS.
+//!
+//! A [`RunPlan`] is built by the CLI, a profile or the server, then checked with
+//! [`RunPlan::validate`] before the engine starts. Everything the engine needs is here;
+//! nothing is read from the environment later.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method};
+use serde::{Deserialize, Serialize};
+
+use crate::error::PlanError;
+
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Highest rate accepted, in requests per second.
+pub const MAX_RATE: f64 = 10_000_000.0;
+/// Most connections accepted.
+pub const MAX_CONNECTIONS: u32 = 100_000;
+
+/// One URL with the request to send to it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The parsed URL (`http` or `https`).
+    pub url: url::Url,
+    /// The request method.
+    pub method: Method,
+    /// Extra headers, in order; `Host` and `Content-Length` are added by the engine.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The request body (empty for none).
+    pub body: Bytes,
+}
+
+impl Target {
+    /// A GET of `url`, after checking that the URL is absolute, `http` or `https`, and has a host.
+    pub fn get(url: &str) -> Result<Self, PlanError> {
+        Ok(Target { url: parse_url(url)?, method: Method::GET, headers: Vec::new(), body: Bytes::new() })
+    }
+
+    /// The host and port to connect to.
+    pub fn authority(&self) -> (String, u16) {
+        let host = self.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
+        (host, self.url.port_or_known_default().unwrap_or(80))
+    }
+
+    /// Whether the target uses TLS.
+    pub fn is_tls(&self) -> bool {
+        self.url.scheme() == "https"
+    }
+
+    /// Adds a header from `Name: value` text.
+    pub fn add_header_line(&mut self, line: &str) -> Result<(), PlanError> {
+        let (name, value) = line.split_once(':').ok_or_else(|| PlanError::BadRequest {
+            field: "--header".into(),
+            reason: format!("{line:?} is not `Name: value`"),
+        })?;
+        self.add_header(name.trim(), value.trim())
+    }
+
+    /// Adds one header, checking its name and value.
+    pub fn add_header(&mut self, name: &str, value: &str) -> Result<(), PlanError> {
+        let bad = |why: String| PlanError::BadRequest { field: "--header".into(), reason: why };
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| bad(format!("{name:?} is not a valid header name")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| bad(format!("the value of {name} has characters a header cannot carry")))?;
+        if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
+            return Err(bad(format!("{name} is set by meshperf from the body; remove it")));
+        }
+        self.headers.push((name, value));
+        Ok(())
+    }
+}
+
+/// Parses and checks a target URL.
+pub fn parse_url(text: &str) -> Result<url::Url, PlanError> {
+    let bad = |reason: &str| PlanError::BadUrl { url: text.to_string(), reason: reason.to_string() };
+    let url = url::Url::parse(text).map_err(|e| {
+        bad(&format!("{e}; write an absolute URL such as http://127.0.0.1:8080/path"))
+    })?;
+    match url.scheme() {
+        "http" | "https" => {}
+        other => return Err(bad(&format!("scheme {other:?} is not supported; use http or https"))),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    Ok(url)
+}
+
+/// The HTTP version the engine speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpVersion {
+    /// HTTP/1.1 with keep-alive.
+    #[default]
+    Http1,
+    /// HTTP/2: h2c with prior knowledge for `http://`, ALPN `h2` for `https://`.
+    Http2,
+}
+
+/// How requests are paced.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Load {
+    /// Closed loop: each connection (or stream) sends its next request when the last completes.
+    #[default]
+    Closed,
+    /// Open loop: request *i* is due at a fixed instant from the rate shape.
+    Open(RateShape),
+}
+
+/// The target rate over time for an open-loop run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateShape {
+    /// A constant rate in requests per second.
+    Constant(f64),
+    /// A linear ramp from one rate to another over the measured duration.
+    Ramp {
+        /// Rate at the start, requests per second.
+        from: f64,
+        /// Rate at the end, requests per second.
+        to: f64,
+    },
+    /// Steps: each stage holds its rate for its duration, one after another.
+    Stages(Vec<Stage>),
+}
+
+/// One step of a [`RateShape::Stages`] shape.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stage {
+    /// How long the stage lasts.
+    pub duration: Duration,
+    /// Its rate in requests per second (0 pauses).
+    pub rate: f64,
+}
+
+/// Where trust comes from and which client certificate to present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM file of CA certificates to trust instead of the system roots.
+    pub ca_cert: Option<PathBuf>,
+    /// PEM client certificate chain for mTLS.
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key matching `client_cert`.
+    pub client_key: Option<PathBuf>,
+    /// Accept any server certificate (explicit opt-in only).
+    pub insecure: bool,
+}
+
+/// This engine's part of a run spread over several machines: it sends request indices
+/// `i` with `i % count == index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// This machine's index, from 0.
+    pub index: u32,
+    /// How many machines share the run.
+    pub count: u32,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard { index: 0, count: 1 }
+    }
+}
+
+/// Everything one run needs, validated by [`RunPlan::validate`].
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// Targets, used round robin.
+    pub targets: Vec<Target>,
+    /// HTTP version.
+    pub http: HttpVersion,
+    /// Concurrent streams per HTTP/2 connection (`--h2-streams`).
+    pub h2_streams: u32,
+    /// Connections in total, spread over workers.
+    pub connections: u32,
+    /// Worker threads.
+    pub threads: u32,
+    /// Open or closed loop.
+    pub load: Load,
+    /// Measured duration, after the warm-up. `None` means until `max_requests` are done.
+    pub duration: Option<Duration>,
+    /// Stop after this many requests in the measured window (across all workers of this engine).
+    pub max_requests: Option<u64>,
+    /// Warm-up before measuring; its samples are dropped.
+    pub warmup: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// TLS settings for `https` targets.
+    pub tls: TlsOptions,
+    /// This engine's shard of a distributed run.
+    pub shard: Shard,
+    /// When to start (an instant agreed between machines); `None` starts at once.
+    pub start_at: Option<SystemTime>,
+}
+
+impl RunPlan {
+    /// A plan with the defaults: closed loop, HTTP/1.1, 50 connections, one worker per core, 10 s.
+    pub fn new(targets: Vec<Target>) -> Self {
+        RunPlan {
+            targets,
+            http: HttpVersion::Http1,
+            h2_streams: 1,
+            connections: 50,
+            threads: default_threads(),
+            load: Load::Closed,
+            duration: Some(Duration::from_secs(10)),
+            max_requests: None,
+            warmup: Duration::ZERO,
+            timeout: DEFAULT_TIMEOUT,
+            tls: TlsOptions::default(),
+            shard: Shard::default(),
+            start_at: None,
+        }
+    }
+
+    /// Checks every value; the error names the option and the fix.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        if self.targets.is_empty() {
+            return Err(PlanError::NoTarget);
+        }
+        if self.connections == 0 || self.connections > MAX_CONNECTIONS {
+            return Err(PlanError::value(
+                "--connections",
+                format!("{} is out of range; use 1 to {MAX_CONNECTIONS}", self.connections),
+            ));
+        }
+        if self.threads == 0 || self.threads > 1024 {
+            return Err(PlanError::value("--threads", format!("{} is out of range; use 1 to 1024", self.threads)));
+        }
+        if self.h2_streams == 0 || self.h2_streams > 10_000 {
+            return Err(PlanError::value("--h2-streams", format!("{} is out of range; use 1 to 10000", self.h2_streams)));
+        }
+        if self.timeout.is_zero() {
+            return Err(PlanError::value("--timeout", "must be above 0"));
+        }
+        if self.shard.count == 0 || self.shard.index >= self.shard.count {
+            return Err(PlanError::value("shard", format!("index {} of {} is impossible", self.shard.index, self.shard.count)));
+        }
+        match (&self.load, self.duration, self.max_requests) {
+            (_, Some(d), _) if d.is_zero() => {
+                return Err(PlanError::value("--duration", "must be above 0"));
+            }
+            (_, _, Some(0)) => return Err(PlanError::value("--requests", "must be above 0")),
+            (Load::Closed, None, None) => {
+                return Err(PlanError::value("--duration", "give a duration (-d 10s) or a request count (-n 10k)"));
+            }
+            (Load::Open(RateShape::Ramp { .. }), None, _) => {
+                return Err(PlanError::value("--ramp", "a ramp runs over the duration; give -d as well"));
+            }
+            (Load::Open(RateShape::Constant(_)), None, None) => {
+                return Err(PlanError::value("--duration", "give a duration (-d 10s) or a request count (-n 10k)"));
+            }
+            _ => {}
+        }
+        if let Load::Open(shape) = &self.load {
+            shape.validate()?;
+        }
+        Ok(())
+    }
+
+    /// The length of the measured window: the duration, or the sum of the stages.
+    pub fn measured_duration(&self) -> Option<Duration> {
+        match (&self.load, self.duration) {
+            (Load::Open(RateShape::Stages(s)), None) => Some(s.iter().map(|s| s.duration).sum()),
+            (_, d) => d,
+        }
+    }
+
+    /// The connections that worker `w` owns (connections are split as evenly as possible).
+    pub fn connections_for(&self, w: u32) -> u32 {
+        split(self.connections, self.threads, w)
+    }
+
+    /// The requests worker `w` may complete, when `max_requests` is set.
+    pub fn requests_for(&self, w: u32) -> Option<u64> {
+        self.max_requests.map(|n| {
+            let t = u64::from(self.threads);
+            n / t + u64::from(u64::from(w) < n % t)
+        })
+    }
+}
+
+/// Splits `total` into `parts` as evenly as possible and returns part `i`.
+pub fn split(total: u32, parts: u32, i: u32) -> u32 {
+    total / parts + u32::from(i < total % parts)
+}
+
+/// The number of cores this process may use.
+pub fn default_threads() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
+impl RateShape {
+    fn validate(&self) -> Result<(), PlanError> {
+        let ok = |r: f64| r.is_finite() && (0.0..=MAX_RATE).contains(&r);
+        match self {
+            RateShape::Constant(r) if !ok(*r) || *r <= 0.0 => {
+                Err(PlanError::value("--rate", format!("{r} is out of range; use a rate above 0 and up to {MAX_RATE}")))
+            }
+            RateShape::Ramp { from, to } if !ok(*from) || !ok(*to) || (*from <= 0.0 && *to <= 0.0) => {
+                Err(PlanError::value("--ramp", "rates must be between 0 and 10M, and one of them above 0"))
+            }
+            RateShape::Stages(stages) if stages.is_empty() || stages.iter().any(|s| !ok(s.rate)) => {
+                Err(PlanError::value("--stages", "each stage needs a rate between 0 and 10M"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The target rate at `t` into the measured window (`measured` is its length).
+    pub fn rate_at(&self, t: f64, measured: f64) -> f64 {
+        match self {
+            RateShape::Constant(r) => *r,
+            RateShape::Ramp { from, to } => {
+                let f = if measured > 0.0 { (t / measured).clamp(0.0, 1.0) } else { 1.0 };
+                from + (to - from) * f
+            }
+            RateShape::Stages(stages) => {
+                let mut start = 0.0;
+                for s in stages {
+                    let end = start + s.duration.as_secs_f64();
+                    if t < end {
+                        return s.rate;
+                    }
+                    start = end;
+                }
+                stages.last().map_or(0.0, |s| s.rate)
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Counters and histograms a worker fills while it runs, and that merge exactly.
+
+use crate::error::ErrorKind;
+use crate::histogram::LatencyHistogram;
+
+/// Highest status code counted individually; anything else lands in slot 0.
+const STATUS_SLOTS: usize = 600;
+
+/// What a run (or an interval of it) measured. Nothing per request is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Latency from the due time (open loop) or from the send (closed loop), µs.
+    pub latency: LatencyHistogram,
+    /// Service time: from the actual send to the end of the response, µs.
+    pub service: LatencyHistogram,
+    /// How late each send was against its due time (open loop only), µs.
+    pub send_lag: LatencyHistogram,
+    /// Requests sent.
+    pub sent: u64,
+    /// Responses received, whatever their status.
+    pub responses: u64,
+    /// Failed requests by [`ErrorKind`] (index = `kind as usize`).
+    pub errors: [u64; ErrorKind::ALL.len()],
+    /// Responses by status code (slot 0: codes outside 100..600).
+    status: Vec<u64>,
+    /// Request bytes written (headers and body).
+    pub bytes_sent: u64,
+    /// Response bytes read (headers and body).
+    pub bytes_received: u64,
+    /// Open loop: requests that were due in the window but never sent before it ended.
+    pub unsent: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stats {
+    /// Empty statistics.
+    pub fn new() -> Self {
+        Stats {
+            latency: LatencyHistogram::new(),
+            service: LatencyHistogram::new(),
+            send_lag: LatencyHistogram::new(),
+            sent: 0,
+            responses: 0,
+            errors: [0; ErrorKind::ALL.len()],
+            status: vec![0; STATUS_SLOTS],
+            bytes_sent: 0,
+            bytes_received: 0,
+            unsent: 0,
+        }
+    }
+
+    /// Counts one response with `status`.
+    #[inline]
+    pub fn count_status(&mut self, status: u16) {
+        self.responses += 1;
+        let slot = usize::from(status);
+        self.status[if slot < STATUS_SLOTS && slot >= 100 { slot } else { 0 }] += 1;
+    }
+
+    /// Counts one failed request.
+    #[inline]
+    pub fn count_error(&mut self, kind: ErrorKind) {
+        self.errors[kind.index()] += 1;
+    }
+
+    /// Failed requests of every kind.
+    pub fn error_total(&self) -> u64 {
+        self.errors.iter().sum()
+    }
+
+    /// Requests that finished: responses plus errors.
+    pub fn finished(&self) -> u64 {
+        self.responses + self.error_total()
+    }
+
+    /// Failed requests of one kind.
+    pub fn errors_of(&self, kind: ErrorKind) -> u64 {
+        self.errors[kind.index()]
+    }
+
+    /// `(kind, count)` for every kind with a non-zero count.
+    pub fn error_kinds(&self) -> Vec<(ErrorKind, u64)> {
+        ErrorKind::ALL.iter().map(|k| (*k, self.errors_of(*k))).filter(|(_, n)| *n > 0).collect()
+    }
+
+    /// `(status, count)` for every status seen, lowest first; status 0 collects odd codes.
+    pub fn status_codes(&self) -> Vec<(u16, u64)> {
+        self.status.iter().enumerate().filter(|(_, n)| **n > 0).map(|(s, n)| (s as u16, *n)).collect()
+    }
+
+    /// Adds a count for a status code directly (used when reading stored results).
+    pub fn add_status(&mut self, status: u16, count: u64) {
+        let slot = usize::from(status);
+        self.status[if (100..STATUS_SLOTS).contains(&slot) { slot } else { 0 }] += count;
+    }
+
+    /// Responses whose status is not 2xx or 3xx.
+    pub fn non_success(&self) -> u64 {
+        self.status_codes().iter().filter(|(s, _)| !(200..400).contains(s)).map(|(_, n)| n).sum()
+    }
+
+    /// Adds everything from `other` (exact: histogram buckets and counters add).
+    pub fn merge(&mut self, other: &Stats) {
+        self.latency.merge(&other.latency);
+        self.service.merge(&other.service);
+        self.send_lag.merge(&other.send_lag);
+        self.sent += other.sent;
+        self.responses += other.responses;
+        for (a, b) in self.errors.iter_mut().zip(other.errors) {
+            *a += b;
+        }
+        for (a, b) in self.status.iter_mut().zip(&other.status) {
+            *a += b;
+        }
+        self.bytes_sent += other.bytes_sent;
+        self.bytes_received += other.bytes_received;
+        self.unsent += other.unsent;
+    }
+
+    /// Empties everything, keeping allocations.
+    pub fn reset(&mut self) {
+        self.latency.reset();
+        self.service.reset();
+        self.send_lag.reset();
+        self.sent = 0;
+        self.responses = 0;
+        self.errors = [0; ErrorKind::ALL.len()];
+        self.status.iter_mut().for_each(|s| *s = 0);
+        self.bytes_sent = 0;
+        self.bytes_received = 0;
+        self.unsent = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_adds_everything() {
+        let mut a = Stats::new();
+        a.count_status(200);
+        a.count_status(503);
+        a.count_error(ErrorKind::Timeout);
+        a.latency.record_us(100);
+        let mut b = Stats::new();
+        b.count_status(200);
+        b.count_status(42);
+        b.count_error(ErrorKind::Reset);
+        b.latency.record_us(300);
+        a.merge(&b);
+        assert_eq!(a.responses, 4);
+        assert_eq!(a.status_codes(), vec![(0, 1), (200, 2), (503, 1)]);
+        assert_eq!(a.error_total(), 2);
+        assert_eq!(a.finished(), 6);
+        assert_eq!(a.non_success(), 2);
+        assert_eq!(a.latency.len(), 2);
+        a.reset();
+        assert_eq!(a, Stats::new());
+    }
+}

@@ -1,0 +1,98 @@
+//! The command line: `meshperf <command>`.
+//!
+//! Each subcommand lives in its own module with a `clap::Args` struct and an
+//! `execute(args) -> Result<Exit, CliError>` function; this module only parses and dispatches.
+//! Every error becomes one sentence on stderr and an exit code (see [`Exit`]).
+
+use clap::{Parser, Subcommand};
+
+pub mod run;
+
+/// Process exit codes, documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success; every gate passed.
+    Ok = 0,
+    /// A CI gate or regression check failed.
+    GateFailed = 1,
+    /// Bad usage or input (flags, files, values).
+    Usage = 2,
+    /// The command could not do its job (I/O, server unreachable, internal failure).
+    Failure = 3,
+}
+
+/// An error a command ends with; its message is one sentence that names the bad input and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad flags, files or values: exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    /// Anything else that stopped the command: exit code 3.
+    #[error("{0}")]
+    Failure(String),
+}
+
+impl CliError {
+    /// The exit code for this error.
+    pub fn exit(&self) -> Exit {
+        match self {
+            CliError::Usage(_) => Exit::Usage,
+            CliError::Failure(_) => Exit::Failure,
+        }
+    }
+}
+
+impl From<loadgen::PlanError> for CliError {
+    fn from(e: loadgen::PlanError) -> Self {
+        CliError::Usage(e.to_string())
+    }
+}
+
+/// meshperf: load testing and performance management for cloud native services.
+#[derive(Debug, Parser)]
+#[command(name = "meshperf", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log filter (also `RUST_LOG`), for example `info` or `loadgen=debug`.
+    #[arg(long, global = true, env = "MESHPERF_LOG", default_value = "warn")]
+    pub log: String,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a load test against one or more URLs and print (or write) the result.
+    Run(Box<run::RunArgs>),
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Usage as i32 } else { Exit::Ok as i32 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_tracing(&cli.log);
+    let result = match cli.command {
+        Command::Run(args) => run::execute(*args),
+    };
+    match result {
+        Ok(exit) => exit as i32,
+        Err(e) => {
+            eprintln!("meshperf: {e}");
+            e.exit() as i32
+        }
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,1 @@
+//! `smp`: the Service Mesh Performance (SMP) model and everything meshperf does with results.
