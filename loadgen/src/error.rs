@@ -49,7 +49,10 @@ pub enum PlanError {
 impl PlanError {
     /// Shorthand for [`PlanError::BadValue`].
     pub fn value(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        PlanError::BadValue { field: field.into(), reason: reason.into() }
+        PlanError::BadValue {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 
 /// Highest trackable value: one hour in microseconds.
 pub const MAX_US: u64 = 3_600_000_000;
@@ -87,12 +87,20 @@ impl LatencyHistogram {
 
     /// The value at percentile `p` (0..=100), in microseconds; 0 when empty.
     pub fn percentile_us(&self, p: f64) -> u64 {
-        if self.inner.is_empty() { 0 } else { self.inner.value_at_percentile(p) }
+        if self.inner.is_empty() {
+            0
+        } else {
+            self.inner.value_at_percentile(p)
+        }
     }
 
     /// Lowest recorded value in microseconds (0 when empty).
     pub fn min_us(&self) -> u64 {
-        if self.inner.is_empty() { 0 } else { self.inner.min() }
+        if self.inner.is_empty() {
+            0
+        } else {
+            self.inner.min()
+        }
     }
 
     /// Highest recorded value in microseconds (0 when empty).
@@ -114,7 +122,12 @@ impl LatencyHistogram {
     pub fn buckets(&self) -> Vec<(u64, u64)> {
         self.inner
             .iter_recorded()
-            .map(|v| (self.inner.highest_equivalent(v.value_iterated_to()), v.count_at_value()))
+            .map(|v| {
+                (
+                    self.inner.highest_equivalent(v.value_iterated_to()),
+                    v.count_at_value(),
+                )
+            })
             .collect()
     }
 
@@ -125,14 +138,21 @@ impl LatencyHistogram {
         }
         self.inner
             .iter_quantiles(ticks)
-            .map(|v| (v.quantile_iterated_to() * 100.0, self.inner.highest_equivalent(v.value_iterated_to())))
+            .map(|v| {
+                (
+                    v.quantile_iterated_to() * 100.0,
+                    self.inner.highest_equivalent(v.value_iterated_to()),
+                )
+            })
             .collect()
     }
 
     /// The histogram in HdrHistogram's V2 compressed encoding, as standard base64.
     pub fn to_base64(&self) -> String {
         let mut buf = Vec::new();
-        V2DeflateSerializer::new().serialize(&self.inner, &mut buf).expect("writing to a Vec cannot fail");
+        V2DeflateSerializer::new()
+            .serialize(&self.inner, &mut buf)
+            .expect("writing to a Vec cannot fail");
         base64::engine::general_purpose::STANDARD.encode(buf)
     }
 
@@ -143,7 +163,9 @@ impl LatencyHistogram {
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| HistogramError::Decode(format!("{e:?}")))?;
         let mut out = Self::new();
-        out.inner.add(&decoded).map_err(|e| HistogramError::Merge(format!("{e:?}")))?;
+        out.inner
+            .add(&decoded)
+            .map_err(|e| HistogramError::Merge(format!("{e:?}")))?;
         Ok(out)
     }
 

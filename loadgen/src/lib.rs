@@ -31,10 +31,13 @@ pub mod stats;
 mod conn;
 mod coordinator;
 mod dispatch;
-mod http1;
+pub mod http1;
 mod http2;
+mod local;
+mod slots;
 mod timer;
 mod tls;
+mod watchdog;
 mod worker;
 
 pub use engine::{CancelHandle, RunHandle, run_blocking, start};

@@ -37,7 +37,11 @@ impl Piece {
         }
         let sq = disc.sqrt();
         // Numerically stable root for either sign of `rate`.
-        let t = if self.rate >= 0.0 { 2.0 * x / (self.rate + sq) } else { (sq - self.rate) / self.slope };
+        let t = if self.rate >= 0.0 {
+            2.0 * x / (self.rate + sq)
+        } else {
+            (sq - self.rate) / self.slope
+        };
         t.min(self.len)
     }
 }
@@ -57,23 +61,43 @@ pub struct Schedule {
 impl Schedule {
     /// The schedule of an open-loop plan, or `None` for a closed loop.
     pub fn new(plan: &RunPlan) -> Option<Self> {
-        let Load::Open(shape) = &plan.load else { return None };
+        let Load::Open(shape) = &plan.load else {
+            return None;
+        };
         let warmup = plan.warmup.as_secs_f64();
         let measured = plan.measured_duration().map(|d| d.as_secs_f64());
         let mut pieces = Vec::new();
         let r0 = shape.rate_at(0.0, measured.unwrap_or(0.0));
         if warmup > 0.0 {
-            pieces.push(Piece { t: 0.0, n: 0.0, rate: r0, slope: 0.0, len: warmup });
+            pieces.push(Piece {
+                t: 0.0,
+                n: 0.0,
+                rate: r0,
+                slope: 0.0,
+                len: warmup,
+            });
         }
         let mut push = |rate: f64, slope: f64, len: f64| {
-            let (t, n) = pieces.last().map_or((0.0, 0.0), |p| (p.t + p.len, p.count_at_end()));
-            pieces.push(Piece { t, n, rate, slope, len });
+            let (t, n) = pieces
+                .last()
+                .map_or((0.0, 0.0), |p| (p.t + p.len, p.count_at_end()));
+            pieces.push(Piece {
+                t,
+                n,
+                rate,
+                slope,
+                len,
+            });
         };
         match shape {
             RateShape::Constant(r) => push(*r, 0.0, measured.unwrap_or(f64::INFINITY)),
             RateShape::Ramp { from, to } => {
                 let len = measured.unwrap_or(f64::INFINITY);
-                let slope = if len.is_finite() && len > 0.0 { (to - from) / len } else { 0.0 };
+                let slope = if len.is_finite() && len > 0.0 {
+                    (to - from) / len
+                } else {
+                    0.0
+                };
                 push(*from, slope, len);
             }
             RateShape::Stages(stages) => {
@@ -119,6 +143,11 @@ impl Schedule {
     /// Offset of the end of the measured window, if the run is bounded by time.
     pub fn end(&self) -> Option<Duration> {
         self.end.map(Duration::from_secs_f64)
+    }
+
+    /// Offset at which the measured window opens (the warm-up's length).
+    pub fn measure_from(&self) -> Duration {
+        Duration::from_secs_f64(self.measure_from)
     }
 
     /// The target rate at offset `t` from `t0`.
@@ -173,7 +202,15 @@ mod tests {
 
     #[test]
     fn warmup_holds_the_initial_rate() {
-        let s = Schedule::new(&plan(RateShape::Ramp { from: 100.0, to: 300.0 }, 10, 2)).unwrap();
+        let s = Schedule::new(&plan(
+            RateShape::Ramp {
+                from: 100.0,
+                to: 300.0,
+            },
+            10,
+            2,
+        ))
+        .unwrap();
         // 200 in the warm-up, then ∫ ramp = 10 * (100 + 300) / 2 = 2000.
         assert_eq!(count_due(&s), 2200);
         assert_eq!(s.planned_in_window(), Some(2000));
@@ -182,7 +219,15 @@ mod tests {
 
     #[test]
     fn ramp_due_times_increase_and_fit() {
-        let s = Schedule::new(&plan(RateShape::Ramp { from: 1000.0, to: 0.0 }, 10, 0)).unwrap();
+        let s = Schedule::new(&plan(
+            RateShape::Ramp {
+                from: 1000.0,
+                to: 0.0,
+            },
+            10,
+            0,
+        ))
+        .unwrap();
         let n = count_due(&s);
         assert!((4999..=5000).contains(&n), "{n}");
         let mut last = Duration::ZERO;
@@ -196,9 +241,18 @@ mod tests {
     #[test]
     fn stages_are_steps() {
         let shape = RateShape::Stages(vec![
-            Stage { duration: Duration::from_secs(2), rate: 100.0 },
-            Stage { duration: Duration::from_secs(1), rate: 0.0 },
-            Stage { duration: Duration::from_secs(2), rate: 50.0 },
+            Stage {
+                duration: Duration::from_secs(2),
+                rate: 100.0,
+            },
+            Stage {
+                duration: Duration::from_secs(1),
+                rate: 0.0,
+            },
+            Stage {
+                duration: Duration::from_secs(2),
+                rate: 50.0,
+            },
         ]);
         let mut p = plan(shape, 0, 0);
         p.duration = None;
