@@ -1,1 +1,18 @@
 //! `smp`: the Service Mesh Performance (SMP) model and everything meshperf does with results.
+//!
+//! meshperf's results are SMP `PerformanceTestResult` documents with a `details` object that
+//! keeps the full measurement (histograms included), so a result can be stored, merged,
+//! exported to the tools people use, charted, and gated on in CI.
+//!
+//! # Layout
+//! - [`result`]: the result document ([`ResultDocument`]), built from an engine report, read
+//!   back, and merged exactly across workers.
+//! - [`error`]: [`SmpError`], whose messages name the field path and the fix.
+pub mod error;
+pub mod result;
+
+pub use error::SmpError;
+pub use result::{ResultDocument, RunMeta};
+
+#[cfg(test)]
+mod testutil;

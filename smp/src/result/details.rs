@@ -1,0 +1,302 @@
+//! `details`: what meshperf measured beyond SMP's summary.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use loadgen::{LatencyHistogram, SecondStats, Stats};
+use serde::{Deserialize, Serialize};
+
+use super::{FORMAT_VERSION, Parts, RunConfig};
+
+/// Steps per halving of the tail in the stored percentile spectrum (HdrHistogram's default 5).
+pub const SPECTRUM_TICKS: u32 = 5;
+
+/// The `details` object of a [`ResultDocument`](super::ResultDocument).
+///
+/// Counting rules: every request that was sent ends as exactly one *response* (any status
+/// code, counted in `status_codes`) or one *error* (no usable response, counted in
+/// `error_kinds`); `requests = responses + errors`. Open-loop requests that were due but never
+/// sent before the window closed are `unsent` and are in neither.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Details {
+    /// Version of this layout, [`FORMAT_VERSION`](super::FORMAT_VERSION).
+    pub format_version: u32,
+    /// The meshperf version that produced the result.
+    pub generator_version: String,
+    /// Length of the measured window as it ran, seconds.
+    pub duration_s: f64,
+    /// The run was cancelled before its planned end.
+    pub cancelled: bool,
+    /// Some of the load is missing (a distributed run lost a worker).
+    #[serde(default)]
+    pub partial: bool,
+    /// Requests finished in the window: responses plus errors.
+    pub requests: u64,
+    /// Responses received, whatever their status code.
+    pub responses: u64,
+    /// Requests that failed without a response.
+    pub errors: u64,
+    /// Requests sent.
+    pub sent: u64,
+    /// Open loop: requests due in the window that were never sent.
+    pub unsent: u64,
+    /// Requests the schedule planned for the window (open loop with a duration).
+    pub planned: Option<u64>,
+    /// Responses by status code, e.g. `"200": 1000`; `"0"` collects codes outside 100..600.
+    pub status_codes: BTreeMap<String, u64>,
+    /// Errors by kind: `connect_refused`, `connect`, `timeout`, `reset`, `tls`, `protocol`, `other`.
+    pub error_kinds: BTreeMap<String, u64>,
+    /// The average target rate over the window, requests per second (open loop), else `null`.
+    pub target_rate: Option<f64>,
+    /// Requests finished per second over the window (equals `actual_qps`).
+    pub achieved_rate: f64,
+    /// Request bytes written.
+    pub bytes_sent: u64,
+    /// Response bytes read.
+    pub bytes_received: u64,
+    /// Latency: from the due time (open loop) or the send (closed loop), ms.
+    pub latency_ms: Percentiles,
+    /// Service time: from the actual send to the end of the response, ms.
+    pub service_time_ms: Percentiles,
+    /// How late the generator sent each request against its due time (open loop), ms.
+    pub send_lag_ms: Percentiles,
+    /// The percentile spectrum of latency and service time.
+    pub spectrum: Spectrum,
+    /// One point per snapshot interval (about a second).
+    pub series: Vec<SeriesPoint>,
+    /// The run's configuration.
+    pub config: RunConfig,
+    /// The three histograms, so results can be merged and re-analysed.
+    pub histograms: Histograms,
+    /// Distributed runs: one summary per worker; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Vec<WorkerSummary>>,
+}
+
+impl Details {
+    pub(super) fn from_parts(p: &Parts<'_>) -> Self {
+        let s = p.stats;
+        let requests = s.finished();
+        Details {
+            format_version: FORMAT_VERSION,
+            generator_version: env!("CARGO_PKG_VERSION").to_string(),
+            duration_s: p.elapsed_s,
+            cancelled: p.cancelled,
+            partial: p.partial,
+            requests,
+            responses: s.responses,
+            errors: s.error_total(),
+            sent: s.sent,
+            unsent: s.unsent,
+            planned: p.planned,
+            status_codes: s
+                .status_codes()
+                .into_iter()
+                .map(|(c, n)| (c.to_string(), n))
+                .collect(),
+            error_kinds: s
+                .error_kinds()
+                .into_iter()
+                .map(|(k, n)| (k.as_str().to_string(), n))
+                .collect(),
+            target_rate: p.target_rate,
+            achieved_rate: if p.elapsed_s > 0.0 {
+                requests as f64 / p.elapsed_s
+            } else {
+                0.0
+            },
+            bytes_sent: s.bytes_sent,
+            bytes_received: s.bytes_received,
+            latency_ms: Percentiles::from_histogram(&s.latency),
+            service_time_ms: Percentiles::from_histogram(&s.service),
+            send_lag_ms: Percentiles::from_histogram(&s.send_lag),
+            spectrum: Spectrum {
+                latency_ms: SpectrumPoint::from_histogram(&s.latency),
+                service_time_ms: SpectrumPoint::from_histogram(&s.service),
+            },
+            series: p.series.clone(),
+            config: p.config.clone(),
+            histograms: Histograms::from_stats(s),
+            workers: p.workers.clone(),
+        }
+    }
+}
+
+/// A percentile summary of one histogram, in milliseconds (recorded in whole microseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Values recorded.
+    pub count: u64,
+    /// Lowest value.
+    pub min: f64,
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub stdev: f64,
+    /// Median.
+    pub p50: f64,
+    /// 75th percentile.
+    pub p75: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p99_9: f64,
+    /// 99.99th percentile.
+    pub p99_99: f64,
+    /// Highest value.
+    pub max: f64,
+}
+
+/// Rounds to six decimals (nanoseconds for milliseconds), for readable and stable output.
+pub(crate) fn round6(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 1e6).round() / 1e6
+    } else {
+        0.0
+    }
+}
+
+/// Microseconds to milliseconds.
+pub(crate) fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+impl Percentiles {
+    /// The summary of a microsecond histogram.
+    pub fn from_histogram(h: &LatencyHistogram) -> Self {
+        Percentiles {
+            count: h.len(),
+            min: ms(h.min_us()),
+            mean: round6(h.mean_us() / 1000.0),
+            stdev: round6(h.stdev_us() / 1000.0),
+            p50: ms(h.percentile_us(50.0)),
+            p75: ms(h.percentile_us(75.0)),
+            p90: ms(h.percentile_us(90.0)),
+            p99: ms(h.percentile_us(99.0)),
+            p99_9: ms(h.percentile_us(99.9)),
+            p99_99: ms(h.percentile_us(99.99)),
+            max: ms(h.max_us()),
+        }
+    }
+}
+
+/// The percentile spectrum (HdrHistogram's percentile distribution) of two histograms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spectrum {
+    /// Latency spectrum.
+    pub latency_ms: Vec<SpectrumPoint>,
+    /// Service-time spectrum.
+    pub service_time_ms: Vec<SpectrumPoint>,
+}
+
+/// One point of a percentile spectrum.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpectrumPoint {
+    /// Percentile, 0 to 100.
+    pub percentile: f64,
+    /// Value at that percentile, ms.
+    pub value: f64,
+}
+
+impl SpectrumPoint {
+    /// The spectrum of a histogram, [`SPECTRUM_TICKS`] steps per halving of the tail.
+    pub fn from_histogram(h: &LatencyHistogram) -> Vec<Self> {
+        h.spectrum(SPECTRUM_TICKS)
+            .into_iter()
+            .map(|(percentile, us)| SpectrumPoint {
+                percentile: round6(percentile),
+                value: ms(us),
+            })
+            .collect()
+    }
+}
+
+/// One point of the per-second series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    /// Seconds since the window opened, at the end of the interval.
+    pub second: f64,
+    /// Requests finished in the interval.
+    pub requests: u64,
+    /// Errors in the interval.
+    pub errors: u64,
+    /// Requests finished per second over the interval.
+    pub rate: f64,
+    /// Target rate at the end of the interval (open loop), else `null`.
+    pub target_rate: Option<f64>,
+    /// Median latency in the interval, ms.
+    pub p50_ms: f64,
+    /// 99th-percentile latency in the interval, ms.
+    pub p99_ms: f64,
+}
+
+impl From<&SecondStats> for SeriesPoint {
+    fn from(s: &SecondStats) -> Self {
+        SeriesPoint {
+            second: s.second,
+            requests: s.requests,
+            errors: s.errors,
+            rate: s.rate,
+            target_rate: s.target_rate,
+            p50_ms: ms(s.p50_us),
+            p99_ms: ms(s.p99_us),
+        }
+    }
+}
+
+/// The histograms, each in HdrHistogram's V2 compressed encoding as standard base64
+/// (`HISTFAAA...`), microsecond unit, 3 significant digits, 1 µs to 1 h. Decode with
+/// `loadgen::LatencyHistogram::from_base64` or any HdrHistogram library.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Histograms {
+    /// Unit of the recorded values: `us`.
+    pub unit: String,
+    /// Encoding of the values: `hdr-v2-deflate-base64`.
+    pub encoding: String,
+    /// Latency histogram.
+    pub latency: String,
+    /// Service-time histogram.
+    pub service_time: String,
+    /// Send-lag histogram.
+    pub send_lag: String,
+}
+
+impl Histograms {
+    /// The encoded histograms of `stats`.
+    pub fn from_stats(s: &Stats) -> Self {
+        Histograms {
+            unit: "us".into(),
+            encoding: "hdr-v2-deflate-base64".into(),
+            latency: s.latency.to_base64(),
+            service_time: s.service.to_base64(),
+            send_lag: s.send_lag.to_base64(),
+        }
+    }
+}
+
+/// One worker's share of a distributed run (`details.workers`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerSummary {
+    /// The worker's result id.
+    pub id: String,
+    /// The worker's name or address (`labels.worker`, else its test name).
+    pub worker: String,
+    /// When its window opened.
+    #[serde(with = "super::rfc3339")]
+    pub start_time: DateTime<Utc>,
+    /// When it ended.
+    #[serde(with = "super::rfc3339")]
+    pub end_time: DateTime<Utc>,
+    /// Requests it finished.
+    pub requests: u64,
+    /// Its errors.
+    pub errors: u64,
+    /// Its achieved rate, requests per second.
+    pub achieved_rate: f64,
+    /// Its latency summary, ms.
+    pub latency_ms: Percentiles,
+    /// Its result is incomplete (cancelled, partial, or the worker was lost).
+    pub partial: bool,
+}
