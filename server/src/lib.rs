@@ -3,5 +3,9 @@
 //! # Layout
 //! - [`cli`]: argument parsing and the subcommands (`run`, ...), each turning errors into one
 //!   sentence and an exit code.
+//! - [`perf`]: the perf gRPC service and worker, and runs spread over workers.
+//! - [`adapters`]: Meshery's adapter protocol (`meshes.MeshService`).
 
+pub mod adapters;
 pub mod cli;
+pub mod perf;

@@ -7,6 +7,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod run;
+pub mod worker;
 
 /// Process exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a load test against one or more URLs and print (or write) the result.
     Run(Box<run::RunArgs>),
+    /// Serve the perf gRPC service and the Meshery adapter on port 10013 (a load worker).
+    Worker(worker::WorkerArgs),
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -80,6 +83,7 @@ pub fn main() -> i32 {
     init_tracing(&cli.log);
     let result = match cli.command {
         Command::Run(args) => run::execute(*args),
+        Command::Worker(args) => worker::execute(args),
     };
     match result {
         Ok(exit) => exit as i32,

@@ -1,0 +1,389 @@
+//! Conversions between the engine's types and the perf service's messages.
+//!
+//! Plans travel with their TLS material as PEM text (paths mean nothing on another machine);
+//! the worker writes it into a private temporary folder for the engine and removes it after.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use loadgen::{ErrorKind, HttpVersion, LatencyHistogram, Load, Phase, RateShape, RunPlan, Shard, Snapshot, Stage, Stats, Target};
+
+use super::error::WorkerError;
+use super::proto;
+
+/// Converts a duration for the wire (saturating at protobuf's range).
+pub fn duration_to_proto(d: Duration) -> prost_types::Duration {
+    prost_types::Duration::try_from(d).unwrap_or(prost_types::Duration { seconds: i64::MAX, nanos: 0 })
+}
+
+/// Reads a duration from the wire; negative durations are refused.
+pub fn duration_from_proto(d: &prost_types::Duration, field: &str) -> Result<Duration, WorkerError> {
+    Duration::try_from(*d).map_err(|_| WorkerError::invalid(field, "must be a non-negative duration"))
+}
+
+/// Builds the wire form of `plan`, reading its TLS files.
+pub fn plan_to_proto(plan: &RunPlan) -> Result<proto::Plan, std::io::Error> {
+    let read = |p: &Option<PathBuf>| -> std::io::Result<String> {
+        p.as_ref().map_or(Ok(String::new()), std::fs::read_to_string)
+    };
+    let load = match &plan.load {
+        Load::Closed => proto::load::Shape::Closed(proto::ClosedLoop {}),
+        Load::Open(RateShape::Constant(r)) => proto::load::Shape::Constant(*r),
+        Load::Open(RateShape::Ramp { from, to }) => proto::load::Shape::Ramp(proto::Ramp { from: *from, to: *to }),
+        Load::Open(RateShape::Stages(stages)) => proto::load::Shape::Stages(proto::Stages {
+            stages: stages
+                .iter()
+                .map(|s| proto::Stage { duration: Some(duration_to_proto(s.duration)), rate: s.rate })
+                .collect(),
+        }),
+    };
+    Ok(proto::Plan {
+        targets: plan
+            .targets
+            .iter()
+            .map(|t| proto::Target {
+                url: t.url.to_string(),
+                method: t.method.to_string(),
+                headers: t
+                    .headers
+                    .iter()
+                    .map(|(n, v)| proto::Header {
+                        name: n.to_string(),
+                        value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    })
+                    .collect(),
+                body: t.body.to_vec(),
+            })
+            .collect(),
+        http_version: match plan.http {
+            HttpVersion::Http1 => proto::HttpVersion::Http1,
+            HttpVersion::Http2 => proto::HttpVersion::Http2,
+        } as i32,
+        h2_streams: plan.h2_streams,
+        connections: plan.connections,
+        threads: plan.threads,
+        load: Some(proto::Load { shape: Some(load) }),
+        duration: plan.duration.map(duration_to_proto),
+        max_requests: plan.max_requests.unwrap_or(0),
+        warmup: Some(duration_to_proto(plan.warmup)),
+        timeout: Some(duration_to_proto(plan.timeout)),
+        tls: Some(proto::Tls {
+            insecure: plan.tls.insecure,
+            ca_cert_pem: read(&plan.tls.ca_cert)?,
+            client_cert_pem: read(&plan.tls.client_cert)?,
+            client_key_pem: read(&plan.tls.client_key)?,
+        }),
+        shard: Some(proto::Shard { index: plan.shard.index, count: plan.shard.count }),
+        start_at: plan.start_at.map(prost_types::Timestamp::from),
+    })
+}
+
+/// A private folder holding a run's TLS files, removed when dropped.
+#[derive(Debug)]
+pub struct TlsDir(PathBuf);
+
+impl TlsDir {
+    fn create() -> Result<Self, WorkerError> {
+        let dir = std::env::temp_dir().join(format!("meshperf-worker-{}", uuid::Uuid::new_v4()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&dir).map_err(|e| WorkerError::Internal(format!("creating {}: {e}", dir.display())))?;
+        Ok(TlsDir(dir))
+    }
+
+    fn write(&self, name: &str, pem: &str) -> Result<PathBuf, WorkerError> {
+        let path = self.0.join(name);
+        std::fs::write(&path, pem).map_err(|e| WorkerError::Internal(format!("writing {}: {e}", path.display())))?;
+        Ok(path)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TlsDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Reads a plan from the wire. `default_threads` is used when the plan leaves the choice to
+/// the worker (at most one thread per connection). TLS material lands in the returned folder.
+pub fn plan_from_proto(p: proto::Plan, default_threads: u32) -> Result<(RunPlan, Option<TlsDir>), WorkerError> {
+    let mut targets = Vec::with_capacity(p.targets.len());
+    for (i, t) in p.targets.into_iter().enumerate() {
+        let field = |f: &str| format!("plan.targets[{i}].{f}");
+        let mut target = Target::get(&t.url).map_err(|e| WorkerError::invalid(field("url"), e.to_string()))?;
+        if !t.method.is_empty() {
+            target.method = http::Method::from_bytes(t.method.as_bytes())
+                .map_err(|_| WorkerError::invalid(field("method"), format!("{:?} is not an HTTP method", t.method)))?;
+        }
+        for h in &t.headers {
+            target.add_header(&h.name, &h.value).map_err(|e| WorkerError::invalid(field("headers"), e.to_string()))?;
+        }
+        target.body = Bytes::from(t.body);
+        targets.push(target);
+    }
+    let mut plan = RunPlan::new(targets);
+    plan.http = match proto::HttpVersion::try_from(p.http_version) {
+        Ok(proto::HttpVersion::Http2) => HttpVersion::Http2,
+        Ok(_) => HttpVersion::Http1,
+        Err(_) => return Err(WorkerError::invalid("plan.http_version", format!("unknown value {}", p.http_version))),
+    };
+    plan.h2_streams = p.h2_streams.max(1);
+    plan.connections = p.connections;
+    plan.threads = if p.threads == 0 { default_threads.min(p.connections).max(1) } else { p.threads };
+    plan.load = match p.load.and_then(|l| l.shape) {
+        None | Some(proto::load::Shape::Closed(_)) => Load::Closed,
+        Some(proto::load::Shape::Constant(r)) => Load::Open(RateShape::Constant(r)),
+        Some(proto::load::Shape::Ramp(r)) => Load::Open(RateShape::Ramp { from: r.from, to: r.to }),
+        Some(proto::load::Shape::Stages(s)) => {
+            let mut stages = Vec::with_capacity(s.stages.len());
+            for (i, st) in s.stages.iter().enumerate() {
+                let d = st.duration.as_ref().ok_or_else(|| {
+                    WorkerError::invalid(format!("plan.load.stages[{i}].duration"), "is missing")
+                })?;
+                stages.push(Stage {
+                    duration: duration_from_proto(d, &format!("plan.load.stages[{i}].duration"))?,
+                    rate: st.rate,
+                });
+            }
+            Load::Open(RateShape::Stages(stages))
+        }
+    };
+    plan.duration = p.duration.as_ref().map(|d| duration_from_proto(d, "plan.duration")).transpose()?;
+    plan.max_requests = (p.max_requests > 0).then_some(p.max_requests);
+    if let Some(w) = &p.warmup {
+        plan.warmup = duration_from_proto(w, "plan.warmup")?;
+    }
+    if let Some(t) = &p.timeout {
+        plan.timeout = duration_from_proto(t, "plan.timeout")?;
+    }
+    if let Some(s) = p.shard {
+        plan.shard = Shard { index: s.index, count: s.count };
+    }
+    plan.start_at = p
+        .start_at
+        .map(|t| SystemTime::try_from(t).map_err(|_| WorkerError::invalid("plan.start_at", "is not a valid time")))
+        .transpose()?;
+    let mut dir = None;
+    if let Some(tls) = p.tls {
+        plan.tls.insecure = tls.insecure;
+        let files = [("ca.pem", tls.ca_cert_pem), ("cert.pem", tls.client_cert_pem), ("key.pem", tls.client_key_pem)];
+        if files.iter().any(|(_, pem)| !pem.is_empty()) {
+            let d = TlsDir::create()?;
+            let mut paths = files.iter().map(|(name, pem)| (!pem.is_empty()).then(|| d.write(name, pem)).transpose());
+            plan.tls.ca_cert = paths.next().transpose()?.flatten();
+            plan.tls.client_cert = paths.next().transpose()?.flatten();
+            plan.tls.client_key = paths.next().transpose()?.flatten();
+            dir = Some(d);
+        }
+    }
+    plan.validate()?;
+    Ok((plan, dir))
+}
+
+/// The wire form of measured statistics.
+pub fn stats_to_proto(s: &Stats) -> proto::Stats {
+    proto::Stats {
+        latency_hdr: s.latency.to_base64(),
+        service_time_hdr: s.service.to_base64(),
+        send_lag_hdr: s.send_lag.to_base64(),
+        sent: s.sent,
+        responses: s.responses,
+        errors: s.error_kinds().into_iter().map(|(k, n)| (k.as_str().to_string(), n)).collect(),
+        status_codes: s.status_codes().into_iter().map(|(c, n)| (u32::from(c), n)).collect(),
+        bytes_sent: s.bytes_sent,
+        bytes_received: s.bytes_received,
+        unsent: s.unsent,
+    }
+}
+
+/// Reads statistics from the wire; the histograms must decode.
+pub fn stats_from_proto(p: &proto::Stats) -> Result<Stats, WorkerError> {
+    let hist = |field: &str, text: &str| {
+        if text.is_empty() {
+            return Ok(LatencyHistogram::new());
+        }
+        LatencyHistogram::from_base64(text).map_err(|e| WorkerError::invalid(field, e.to_string()))
+    };
+    let mut s = Stats::new();
+    s.latency = hist("stats.latency_hdr", &p.latency_hdr)?;
+    s.service = hist("stats.service_time_hdr", &p.service_time_hdr)?;
+    s.send_lag = hist("stats.send_lag_hdr", &p.send_lag_hdr)?;
+    s.sent = p.sent;
+    s.bytes_sent = p.bytes_sent;
+    s.bytes_received = p.bytes_received;
+    s.unsent = p.unsent;
+    for (code, n) in &p.status_codes {
+        s.add_status(u16::try_from(*code).unwrap_or(0), *n);
+    }
+    s.responses = p.responses;
+    for (kind, n) in &p.errors {
+        let kind = ErrorKind::ALL.into_iter().find(|k| k.as_str() == kind).unwrap_or(ErrorKind::Other);
+        s.errors[kind as usize] += n;
+    }
+    Ok(s)
+}
+
+fn phase_to_proto(p: Phase) -> proto::Phase {
+    match p {
+        Phase::Waiting => proto::Phase::Waiting,
+        Phase::Warmup => proto::Phase::Warmup,
+        Phase::Measuring => proto::Phase::Measuring,
+        Phase::Draining => proto::Phase::Draining,
+    }
+}
+
+fn phase_from_proto(p: i32) -> Phase {
+    match proto::Phase::try_from(p) {
+        Ok(proto::Phase::Waiting) => Phase::Waiting,
+        Ok(proto::Phase::Warmup) => Phase::Warmup,
+        Ok(proto::Phase::Draining) => Phase::Draining,
+        _ => Phase::Measuring,
+    }
+}
+
+/// The wire form of the `seq`-th snapshot of a run.
+pub fn progress_to_proto(seq: u64, s: &Snapshot) -> proto::Progress {
+    proto::Progress {
+        seq,
+        elapsed: Some(duration_to_proto(s.elapsed)),
+        phase: phase_to_proto(s.phase) as i32,
+        interval: Some(stats_to_proto(&s.interval)),
+        interval_len: Some(duration_to_proto(s.interval_len)),
+        target_rate: s.target_rate.unwrap_or(0.0),
+        total_responses: s.total_responses,
+        total_errors: s.total_errors,
+    }
+}
+
+/// Reads a snapshot from the wire.
+pub fn snapshot_from_proto(p: &proto::Progress) -> Result<Snapshot, WorkerError> {
+    let dur = |d: &Option<prost_types::Duration>, f: &str| {
+        d.as_ref().map_or(Ok(Duration::ZERO), |d| duration_from_proto(d, f))
+    };
+    Ok(Snapshot {
+        elapsed: dur(&p.elapsed, "progress.elapsed")?,
+        phase: phase_from_proto(p.phase),
+        interval: p.interval.as_ref().map(stats_from_proto).transpose()?.unwrap_or_default(),
+        interval_len: dur(&p.interval_len, "progress.interval_len")?,
+        target_rate: (p.target_rate > 0.0).then_some(p.target_rate),
+        total_responses: p.total_responses,
+        total_errors: p.total_errors,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_round_trips() {
+        let mut target = Target::get("http://127.0.0.1:8080/a?b=c").unwrap();
+        target.method = http::Method::POST;
+        target.add_header("x-test", "1").unwrap();
+        target.body = Bytes::from_static(b"hello");
+        let mut plan = RunPlan::new(vec![target]);
+        plan.http = HttpVersion::Http2;
+        plan.h2_streams = 4;
+        plan.connections = 7;
+        plan.threads = 3;
+        plan.load = Load::Open(RateShape::Stages(vec![Stage { duration: Duration::from_secs(2), rate: 100.0 }]));
+        plan.duration = None;
+        plan.max_requests = Some(50);
+        plan.warmup = Duration::from_millis(500);
+        plan.timeout = Duration::from_secs(3);
+        plan.shard = Shard { index: 1, count: 3 };
+        plan.start_at = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123));
+        let (back, dir) = plan_from_proto(plan_to_proto(&plan).unwrap(), 8).unwrap();
+        assert!(dir.is_none());
+        assert_eq!(back.targets[0].url, plan.targets[0].url);
+        assert_eq!(back.targets[0].method, http::Method::POST);
+        assert_eq!(back.targets[0].headers, plan.targets[0].headers);
+        assert_eq!(back.targets[0].body, plan.targets[0].body);
+        assert_eq!(
+            (back.http, back.h2_streams, back.connections, back.threads),
+            (plan.http, plan.h2_streams, plan.connections, plan.threads)
+        );
+        assert_eq!(back.load, plan.load);
+        assert_eq!((back.duration, back.max_requests, back.warmup, back.timeout), (None, Some(50), plan.warmup, plan.timeout));
+        assert_eq!((back.shard, back.start_at), (plan.shard, plan.start_at));
+    }
+
+    #[test]
+    fn worker_chooses_threads_and_writes_tls_files() {
+        let mut p = plan_to_proto(&RunPlan::new(vec![Target::get("https://127.0.0.1/").unwrap()])).unwrap();
+        p.threads = 0;
+        p.connections = 2;
+        p.tls = Some(proto::Tls { ca_cert_pem: "PEM".into(), ..Default::default() });
+        let (plan, dir) = plan_from_proto(p, 8).unwrap();
+        assert_eq!(plan.threads, 2);
+        let dir = dir.unwrap();
+        let ca = plan.tls.ca_cert.clone().unwrap();
+        assert_eq!(std::fs::read_to_string(&ca).unwrap(), "PEM");
+        assert!(plan.tls.client_cert.is_none());
+        let path = dir.path().to_path_buf();
+        drop(dir);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn bad_plans_name_the_field() {
+        let mut p = plan_to_proto(&RunPlan::new(vec![Target::get("http://127.0.0.1/").unwrap()])).unwrap();
+        p.targets[0].url = "ftp://x/".into();
+        let err = plan_from_proto(p.clone(), 1).unwrap_err();
+        assert!(err.to_string().contains("plan.targets[0].url"), "{err}");
+        p.targets[0].url = "http://127.0.0.1/".into();
+        p.connections = 0;
+        assert!(matches!(plan_from_proto(p, 1), Err(WorkerError::Plan(_))));
+    }
+
+    #[test]
+    fn stats_round_trip() {
+        let mut s = Stats::new();
+        for v in [10, 200, 3000, 45_000] {
+            s.latency.record_us(v);
+            s.service.record_us(v / 2);
+        }
+        s.send_lag.record_us(3);
+        s.sent = 6;
+        s.count_status(200);
+        s.count_status(200);
+        s.count_status(503);
+        s.count_status(42);
+        s.count_error(ErrorKind::Timeout);
+        s.count_error(ErrorKind::ConnectRefused);
+        s.bytes_sent = 100;
+        s.bytes_received = 200;
+        s.unsent = 1;
+        let back = stats_from_proto(&stats_to_proto(&s)).unwrap();
+        assert_eq!(back, s);
+        let bad = proto::Stats { latency_hdr: "nope".into(), ..Default::default() };
+        assert!(stats_from_proto(&bad).is_err());
+    }
+
+    #[test]
+    fn snapshot_round_trips() {
+        let mut interval = Stats::new();
+        interval.count_status(200);
+        interval.latency.record_us(1234);
+        let snap = Snapshot {
+            elapsed: Duration::from_secs(3),
+            phase: Phase::Measuring,
+            interval,
+            interval_len: Duration::from_millis(1001),
+            target_rate: Some(50.0),
+            total_responses: 9,
+            total_errors: 1,
+        };
+        let back = snapshot_from_proto(&progress_to_proto(3, &snap)).unwrap();
+        assert_eq!((back.elapsed, back.phase, back.interval_len), (snap.elapsed, snap.phase, snap.interval_len));
+        assert_eq!((back.target_rate, back.total_responses, back.total_errors), (Some(50.0), 9, 1));
+        assert_eq!(back.interval, snap.interval);
+    }
+}
