@@ -7,8 +7,10 @@
 //! # Layout
 //! - [`result`]: the result document ([`ResultDocument`]), built from an engine report, read
 //!   back, and merged exactly across workers.
+//! - [`model`]: the SMP messages generated from `proto/smp` (spec names and numbers), with serde.
 //! - [`error`]: [`SmpError`], whose messages name the field path and the fix.
 pub mod error;
+pub mod model;
 pub mod result;
 
 pub use error::SmpError;
