@@ -48,31 +48,22 @@ impl Endpoint {
         let tls = match tls {
             None => None,
             Some(cfg) => {
-                let name =
-                    ServerName::try_from(host.clone()).map_err(|_| crate::PlanError::BadUrl {
-                        url: host.clone(),
-                        reason: "the host is not a valid TLS server name".into(),
-                    })?;
+                let name = ServerName::try_from(host.clone()).map_err(|_| crate::PlanError::BadUrl {
+                    url: host.clone(),
+                    reason: "the host is not a valid TLS server name".into(),
+                })?;
                 Some((TlsConnector::from(cfg), name))
             }
         };
-        Ok(Endpoint {
-            host,
-            port,
-            tls,
-            http,
-            addrs: RefCell::new(Vec::new()),
-        })
+        Ok(Endpoint { host, port, tls, http, addrs: RefCell::new(Vec::new()) })
     }
 
     async fn resolve(&self) -> Result<Vec<SocketAddr>, ErrorKind> {
         if let Some(first) = self.addrs.borrow().first() {
             return Ok(vec![*first]);
         }
-        let found: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
-            .await
-            .map_err(|_| ErrorKind::Connect)?
-            .collect();
+        let found: Vec<SocketAddr> =
+            tokio::net::lookup_host((self.host.as_str(), self.port)).await.map_err(|_| ErrorKind::Connect)?.collect();
         if found.is_empty() {
             return Err(ErrorKind::Connect);
         }
@@ -94,22 +85,15 @@ impl Endpoint {
                 Err(e) => last = ErrorKind::from_io(&e),
             }
         }
-        let tcp = tcp.ok_or(if last == ErrorKind::Other {
-            ErrorKind::Connect
-        } else {
-            last
-        })?;
+        let tcp = tcp.ok_or(if last == ErrorKind::Other { ErrorKind::Connect } else { last })?;
         let _ = tcp.set_nodelay(true);
         let Some((connector, name)) = &self.tls else {
             return Ok(Io::Plain(tcp));
         };
-        let tls =
-            connector.connect(name.clone(), tcp).await.map_err(|e| {
-                match ErrorKind::from_io(&e) {
-                    ErrorKind::Reset => ErrorKind::Reset,
-                    _ => ErrorKind::Tls,
-                }
-            })?;
+        let tls = connector.connect(name.clone(), tcp).await.map_err(|e| match ErrorKind::from_io(&e) {
+            ErrorKind::Reset => ErrorKind::Reset,
+            _ => ErrorKind::Tls,
+        })?;
         if self.http == HttpVersion::Http2 && tls.get_ref().1.alpn_protocol() != Some(b"h2") {
             return Err(ErrorKind::Protocol);
         }
@@ -173,19 +157,13 @@ impl Io {
     /// readable state so the next read waits for the reactor instead of failing a `recv`.
     fn clear_read_ready(&self) {
         if let Io::Plain(s) = self {
-            let _ = s.try_io(Interest::READABLE, || {
-                Err::<(), _>(io::ErrorKind::WouldBlock.into())
-            });
+            let _ = s.try_io(Interest::READABLE, || Err::<(), _>(io::ErrorKind::WouldBlock.into()));
         }
     }
 }
 
 impl AsyncRead for Io {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -194,11 +172,7 @@ impl AsyncRead for Io {
 }
 
 impl AsyncWrite for Io {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -261,32 +235,17 @@ pub(crate) struct H1Conn {
 impl H1Conn {
     /// Wraps a connected stream.
     pub(crate) fn new(io: Io) -> Self {
-        H1Conn {
-            io,
-            buf: Vec::with_capacity(16 * 1024),
-            pos: 0,
-            reader: ResponseReader::new(false),
-        }
+        H1Conn { io, buf: Vec::with_capacity(16 * 1024), pos: 0, reader: ResponseReader::new(false) }
     }
 
     /// Sends prebuilt request bytes and reads one whole response.
-    pub(crate) async fn exchange(
-        &mut self,
-        request: &[u8],
-        head: bool,
-    ) -> Result<Exchange, ErrorKind> {
+    pub(crate) async fn exchange(&mut self, request: &[u8], head: bool) -> Result<Exchange, ErrorKind> {
         self.reader = ResponseReader::new(head);
-        self.io
-            .write_all(request)
-            .await
-            .map_err(|e| ErrorKind::from_io(&e))?;
+        self.io.write_all(request).await.map_err(|e| ErrorKind::from_io(&e))?;
         let mut bytes = 0u64;
         loop {
             if self.pos < self.buf.len() {
-                let progress = self
-                    .reader
-                    .advance(&self.buf, &mut self.pos)
-                    .map_err(parse_kind)?;
+                let progress = self.reader.advance(&self.buf, &mut self.pos).map_err(parse_kind)?;
                 if self.pos == self.buf.len() {
                     self.buf.clear();
                     self.pos = 0;
@@ -295,25 +254,13 @@ impl H1Conn {
                     if self.buf.is_empty() {
                         self.io.clear_read_ready();
                     }
-                    return Ok(Exchange {
-                        status,
-                        keep_alive,
-                        bytes,
-                    });
+                    return Ok(Exchange { status, keep_alive, bytes });
                 }
             }
-            let n = self
-                .io
-                .read_some(&mut self.buf)
-                .await
-                .map_err(|e| ErrorKind::from_io(&e))?;
+            let n = self.io.read_some(&mut self.buf).await.map_err(|e| ErrorKind::from_io(&e))?;
             if n == 0 {
                 if self.reader.until_close() {
-                    return Ok(Exchange {
-                        status: self.reader.status(),
-                        keep_alive: false,
-                        bytes,
-                    });
+                    return Ok(Exchange { status: self.reader.status(), keep_alive: false, bytes });
                 }
                 // EOF before a whole response: the server closed or reset the connection.
                 return Err(ErrorKind::Reset);

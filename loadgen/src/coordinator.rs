@@ -26,10 +26,7 @@ pub(crate) fn normalize(mut plan: RunPlan) -> Result<(RunPlan, Vec<Group>), Plan
     if plan.connections < g {
         return Err(PlanError::value(
             "--connections",
-            format!(
-                "{} connections cannot reach {g} different hosts; use at least -c {g}",
-                plan.connections
-            ),
+            format!("{} connections cannot reach {g} different hosts; use at least -c {g}", plan.connections),
         ));
     }
     plan.threads = plan.threads.min(plan.connections / g).max(1);
@@ -107,45 +104,33 @@ fn coordinate(
     let mut last_done: Option<Instant> = None;
     let mut cancelled_at: Option<Instant> = None;
     let mut last_tick_at = t0;
-    let emit = |tick: i64,
-                stats: Stats,
-                total: &mut Stats,
-                series: &mut Vec<SecondStats>,
-                last_tick_at: &mut Instant| {
-        let at = worker::tick_instant(measure_from, tick);
-        let snap = snapshot(
-            &stats,
-            total,
-            tick > 0,
-            at,
-            *last_tick_at,
-            measure_from,
-            schedule.as_ref(),
-            t0,
-        );
-        *last_tick_at = at;
-        if tick > 0 {
-            series.push(SecondStats::from_snapshot(&snap));
-        }
-        let _ = progress.send(snap);
-    };
+    // Samples recorded between the window opening and the warm-up's last tick (a few, since the
+    // tick fires just after the window opens) are carried into the first measured second.
+    let mut carry = Stats::new();
+    let mut emit =
+        |tick: i64, mut stats: Stats, total: &mut Stats, series: &mut Vec<SecondStats>, last_tick_at: &mut Instant| {
+            if tick <= 0 {
+                carry.merge(&stats);
+                stats = Stats::new();
+            } else if carry.finished() > 0 {
+                stats.merge(&std::mem::take(&mut carry));
+            }
+            let at = worker::tick_instant(measure_from, tick);
+            let snap = snapshot(&stats, total, tick > 0, at, *last_tick_at, measure_from, schedule.as_ref(), t0);
+            *last_tick_at = at;
+            if tick > 0 {
+                series.push(SecondStats::from_snapshot(&snap));
+            }
+            let _ = progress.send(snap);
+        };
     while !merge.all_done() {
         match rx.recv() {
-            Ok(ToCoord::Delta {
-                worker,
-                tick,
-                stats,
-            }) => {
+            Ok(ToCoord::Delta { worker, tick, stats }) => {
                 for (tick, stats) in merge.add(worker, tick, stats) {
                     emit(tick, stats, &mut total, &mut series, &mut last_tick_at);
                 }
             }
-            Ok(ToCoord::Done {
-                worker,
-                stats,
-                last_done: ld,
-                cancelled_at: c,
-            }) => {
+            Ok(ToCoord::Done { worker, stats, last_done: ld, cancelled_at: c }) => {
                 finals.merge(&stats);
                 last_done = last_done.max(ld);
                 cancelled_at = cancelled_at.max(c);
@@ -166,17 +151,10 @@ fn coordinate(
         let _ = j.join();
     }
     let end_instant = Instant::now();
+    drop(emit);
+    finals.merge(&carry);
     // The last, partial interval: what finished after the last whole second.
-    let mut last = snapshot(
-        &finals,
-        &mut total,
-        true,
-        end_instant,
-        last_tick_at,
-        measure_from,
-        schedule.as_ref(),
-        t0,
-    );
+    let mut last = snapshot(&finals, &mut total, true, end_instant, last_tick_at, measure_from, schedule.as_ref(), t0);
     last.phase = Phase::Draining;
     if finals.finished() > 0 {
         series.push(SecondStats::from_snapshot(&last));
@@ -186,9 +164,7 @@ fn coordinate(
     let elapsed = match (cancelled_at, window) {
         (Some(c), _) => c.saturating_duration_since(measure_from),
         (None, Some(w)) => w,
-        (None, None) => last_done.map_or(Duration::ZERO, |d| {
-            d.saturating_duration_since(measure_from)
-        }),
+        (None, None) => last_done.map_or(Duration::ZERO, |d| d.saturating_duration_since(measure_from)),
     };
     let started_at = wall_t0 + chrono::Duration::from_std(plan.warmup).unwrap_or_default();
     let planned = schedule.as_ref().and_then(Schedule::planned_in_window);
@@ -225,11 +201,7 @@ fn snapshot(
     total.merge(interval);
     Snapshot {
         elapsed: at.saturating_duration_since(measure_from),
-        phase: if measuring {
-            Phase::Measuring
-        } else {
-            Phase::Warmup
-        },
+        phase: if measuring { Phase::Measuring } else { Phase::Warmup },
         interval: interval.clone(),
         interval_len: at.saturating_duration_since(prev),
         target_rate: schedule.map(|s| s.rate_at(at.saturating_duration_since(t0))),
@@ -249,11 +221,7 @@ fn start_instant(start_at: Option<SystemTime>) -> Instant {
 fn wall_clock(at: Instant) -> DateTime<Utc> {
     let now_i = Instant::now();
     let now_w = SystemTime::now();
-    let wall = if at >= now_i {
-        now_w + (at - now_i)
-    } else {
-        now_w - (now_i - at)
-    };
+    let wall = if at >= now_i { now_w + (at - now_i) } else { now_w - (now_i - at) };
     DateTime::<Utc>::from(wall)
 }
 
@@ -267,11 +235,7 @@ struct TickMerger {
 
 impl TickMerger {
     fn new(workers: u32) -> Self {
-        TickMerger {
-            last: vec![None; workers as usize],
-            done: vec![false; workers as usize],
-            pending: BTreeMap::new(),
-        }
+        TickMerger { last: vec![None; workers as usize], done: vec![false; workers as usize], pending: BTreeMap::new() }
     }
 
     fn add(&mut self, worker: u32, tick: i64, stats: Stats) -> Vec<(i64, Stats)> {
@@ -292,11 +256,7 @@ impl TickMerger {
     fn release(&mut self) -> Vec<(i64, Stats)> {
         let mut out = Vec::new();
         while let Some((&tick, _)) = self.pending.first_key_value() {
-            let complete = self
-                .last
-                .iter()
-                .zip(&self.done)
-                .all(|(l, d)| *d || l.is_some_and(|l| l >= tick));
+            let complete = self.last.iter().zip(&self.done).all(|(l, d)| *d || l.is_some_and(|l| l >= tick));
             if !complete {
                 break;
             }
@@ -325,12 +285,7 @@ mod tests {
         assert_eq!(out[0].1.responses, 2);
         // Worker 1 finishes early: tick 2 no longer waits for it.
         let out = m.finish(1);
-        assert_eq!(
-            out.iter()
-                .map(|(t, s)| (*t, s.responses))
-                .collect::<Vec<_>>(),
-            vec![(2, 1)]
-        );
+        assert_eq!(out.iter().map(|(t, s)| (*t, s.responses)).collect::<Vec<_>>(), vec![(2, 1)]);
         assert!(!m.all_done());
         m.finish(0);
         assert!(m.all_done());
@@ -338,10 +293,7 @@ mod tests {
 
     #[test]
     fn normalize_fits_workers_to_connections_and_hosts() {
-        let mut p = RunPlan::new(vec![
-            Target::get("http://a.test/").unwrap(),
-            Target::get("http://b.test/").unwrap(),
-        ]);
+        let mut p = RunPlan::new(vec![Target::get("http://a.test/").unwrap(), Target::get("http://b.test/").unwrap()]);
         p.threads = 8;
         p.connections = 6;
         let (p2, groups) = normalize(p.clone()).unwrap();

@@ -99,9 +99,7 @@ impl Dispenser {
     /// Due instant of the request at group position `pos`, or `None` once the schedule ends.
     fn due_at(&self, pos: u64) -> Option<Instant> {
         let k = self.k_at(pos);
-        self.schedule
-            .due(self.offset + k * self.stride)
-            .map(|d| self.t0 + d)
+        self.schedule.due(self.offset + k * self.stride).map(|d| self.t0 + d)
     }
 
     /// Waits until the next request is due and claims it; `None` when the run is over.
@@ -117,9 +115,7 @@ impl Dispenser {
             };
             let now = Instant::now();
             if due <= now {
-                if self.end.is_some_and(|e| now >= e)
-                    || (due >= self.measure_from && !self.budget.take())
-                {
+                if self.end.is_some_and(|e| now >= e) || (due >= self.measure_from && !self.budget.take()) {
                     self.end();
                     return None;
                 }
@@ -198,20 +194,12 @@ mod tests {
 
     #[test]
     fn residues_and_stride_pick_the_right_indices() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let t0 = Instant::now() - Duration::from_secs(100);
             // Worker 1 of 2, targets {1, 2} of 3: k = 1, 2, 4, 5, 7 ... → global 2k + 1.
-            let d = Dispenser::new(
-                schedule(1000.0, 1000.0),
-                t0,
-                lat(1, 2, 3, vec![1, 2]),
-                Rc::new(Budget::new(None)),
-            )
-            .unwrap();
+            let d = Dispenser::new(schedule(1000.0, 1000.0), t0, lat(1, 2, 3, vec![1, 2]), Rc::new(Budget::new(None)))
+                .unwrap();
             let tickets: Vec<_> = (0..4).map(|_| futures_now(d.claim())).collect();
             let targets: Vec<_> = tickets.iter().map(|t| t.unwrap().target).collect();
             assert_eq!(targets, vec![1, 2, 1, 2]);
@@ -222,31 +210,14 @@ mod tests {
 
     #[test]
     fn budget_and_end_stop_the_dispenser() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let t0 = Instant::now() - Duration::from_secs(100);
-            let d = Dispenser::new(
-                schedule(10.0, 1000.0),
-                t0,
-                lat(0, 1, 1, vec![0]),
-                Rc::new(Budget::new(Some(3))),
-            )
-            .unwrap();
-            assert_eq!(
-                (0..5).filter(|_| futures_now(d.claim()).is_some()).count(),
-                3
-            );
+            let d = Dispenser::new(schedule(10.0, 1000.0), t0, lat(0, 1, 1, vec![0]), Rc::new(Budget::new(Some(3))))
+                .unwrap();
+            assert_eq!((0..5).filter(|_| futures_now(d.claim()).is_some()).count(), 3);
             // The window closed long ago: the backlog is not sent after the end.
-            let d = Dispenser::new(
-                schedule(10.0, 1.0),
-                t0,
-                lat(0, 1, 1, vec![0]),
-                Rc::new(Budget::new(None)),
-            )
-            .unwrap();
+            let d = Dispenser::new(schedule(10.0, 1.0), t0, lat(0, 1, 1, vec![0]), Rc::new(Budget::new(None))).unwrap();
             assert_eq!(futures_now(d.claim()), None);
             assert_eq!(d.unclaimed_between(t0, t0 + Duration::from_secs(1)), 10);
         });
@@ -254,19 +225,11 @@ mod tests {
 
     #[test]
     fn waits_for_the_due_time_and_counts_the_unclaimed() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let t0 = Instant::now();
-            let d = Dispenser::new(
-                schedule(200.0, 1.0),
-                t0,
-                lat(0, 1, 1, vec![0]),
-                Rc::new(Budget::new(None)),
-            )
-            .unwrap();
+            let d =
+                Dispenser::new(schedule(200.0, 1.0), t0, lat(0, 1, 1, vec![0]), Rc::new(Budget::new(None))).unwrap();
             d.claim().await.unwrap();
             let second = d.claim().await.unwrap();
             assert!(Instant::now() >= second.due);
@@ -278,12 +241,7 @@ mod tests {
     }
 
     fn lat(offset: u64, stride: u64, targets: u64, residues: Vec<u64>) -> Lattice {
-        Lattice {
-            offset,
-            stride,
-            targets,
-            residues,
-        }
+        Lattice { offset, stride, targets, residues }
     }
 
     /// Polls a future that must be ready at once.

@@ -59,9 +59,7 @@ impl RunHandle {
 
     /// Blocking form of [`wait`](Self::wait).
     pub fn wait_blocking(self) -> Result<Report, RunError> {
-        self.done
-            .blocking_recv()
-            .unwrap_or(Err(RunError::WorkerLost(0)))
+        self.done.blocking_recv().unwrap_or(Err(RunError::WorkerLost(0)))
     }
 }
 
@@ -73,11 +71,7 @@ pub fn start(plan: RunPlan) -> Result<RunHandle, RunError> {
     let (progress_tx, progress) = mpsc::unbounded_channel();
     let (done_tx, done) = oneshot::channel();
     crate::coordinator::spawn(plan, tls, cancel.clone(), progress_tx, done_tx)?;
-    Ok(RunHandle {
-        progress,
-        done,
-        cancel,
-    })
+    Ok(RunHandle { progress, done, cancel })
 }
 
 /// Runs `plan` to the end on the calling thread's behalf and returns its report.

@@ -49,10 +49,7 @@ pub enum PlanError {
 impl PlanError {
     /// Shorthand for [`PlanError::BadValue`].
     pub fn value(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        PlanError::BadValue {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        PlanError::BadValue { field: field.into(), reason: reason.into() }
     }
 }
 
@@ -120,9 +117,7 @@ impl ErrorKind {
         use std::io::ErrorKind as K;
         match err.kind() {
             K::ConnectionRefused => ErrorKind::ConnectRefused,
-            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
-                ErrorKind::Reset
-            }
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => ErrorKind::Reset,
             K::TimedOut => ErrorKind::Timeout,
             K::InvalidData => {
                 if err.get_ref().is_some_and(|e| e.is::<rustls::Error>()) {
@@ -131,9 +126,7 @@ impl ErrorKind {
                     ErrorKind::Protocol
                 }
             }
-            K::AddrNotAvailable | K::NotFound | K::HostUnreachable | K::NetworkUnreachable => {
-                ErrorKind::Connect
-            }
+            K::AddrNotAvailable | K::NotFound | K::HostUnreachable | K::NetworkUnreachable => ErrorKind::Connect,
             _ => ErrorKind::Other,
         }
     }

@@ -87,20 +87,12 @@ impl LatencyHistogram {
 
     /// The value at percentile `p` (0..=100), in microseconds; 0 when empty.
     pub fn percentile_us(&self, p: f64) -> u64 {
-        if self.inner.is_empty() {
-            0
-        } else {
-            self.inner.value_at_percentile(p)
-        }
+        if self.inner.is_empty() { 0 } else { self.inner.value_at_percentile(p) }
     }
 
     /// Lowest recorded value in microseconds (0 when empty).
     pub fn min_us(&self) -> u64 {
-        if self.inner.is_empty() {
-            0
-        } else {
-            self.inner.min()
-        }
+        if self.inner.is_empty() { 0 } else { self.inner.min() }
     }
 
     /// Highest recorded value in microseconds (0 when empty).
@@ -122,12 +114,7 @@ impl LatencyHistogram {
     pub fn buckets(&self) -> Vec<(u64, u64)> {
         self.inner
             .iter_recorded()
-            .map(|v| {
-                (
-                    self.inner.highest_equivalent(v.value_iterated_to()),
-                    v.count_at_value(),
-                )
-            })
+            .map(|v| (self.inner.highest_equivalent(v.value_iterated_to()), v.count_at_value()))
             .collect()
     }
 
@@ -138,21 +125,14 @@ impl LatencyHistogram {
         }
         self.inner
             .iter_quantiles(ticks)
-            .map(|v| {
-                (
-                    v.quantile_iterated_to() * 100.0,
-                    self.inner.highest_equivalent(v.value_iterated_to()),
-                )
-            })
+            .map(|v| (v.quantile_iterated_to() * 100.0, self.inner.highest_equivalent(v.value_iterated_to())))
             .collect()
     }
 
     /// The histogram in HdrHistogram's V2 compressed encoding, as standard base64.
     pub fn to_base64(&self) -> String {
         let mut buf = Vec::new();
-        V2DeflateSerializer::new()
-            .serialize(&self.inner, &mut buf)
-            .expect("writing to a Vec cannot fail");
+        V2DeflateSerializer::new().serialize(&self.inner, &mut buf).expect("writing to a Vec cannot fail");
         base64::engine::general_purpose::STANDARD.encode(buf)
     }
 
@@ -163,9 +143,7 @@ impl LatencyHistogram {
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| HistogramError::Decode(format!("{e:?}")))?;
         let mut out = Self::new();
-        out.inner
-            .add(&decoded)
-            .map_err(|e| HistogramError::Merge(format!("{e:?}")))?;
+        out.inner.add(&decoded).map_err(|e| HistogramError::Merge(format!("{e:?}")))?;
         Ok(out)
     }
 

@@ -52,11 +52,7 @@ pub fn encode_request(target: &Target) -> Bytes {
         out.put_slice(value.as_bytes());
         out.put_slice(b"\r\n");
     }
-    if !target.body.is_empty()
-        || matches!(
-            target.method,
-            http::Method::POST | http::Method::PUT | http::Method::PATCH
-        )
+    if !target.body.is_empty() || matches!(target.method, http::Method::POST | http::Method::PUT | http::Method::PATCH)
     {
         out.put_slice(b"Content-Length: ");
         out.put_slice(target.body.len().to_string().as_bytes());
@@ -119,12 +115,7 @@ pub struct ResponseReader {
 impl ResponseReader {
     /// A reader for the response to a request; `head_request` for HEAD (no body follows).
     pub fn new(head_request: bool) -> Self {
-        ResponseReader {
-            head_request,
-            status: 0,
-            keep_alive: true,
-            body: None,
-        }
+        ResponseReader { head_request, status: 0, keep_alive: true, body: None }
     }
 
     /// Starts over for the next response on the same connection.
@@ -182,11 +173,7 @@ impl ResponseReader {
                     *pos += take as usize;
                     let left = left - take;
                     self.body = Some(Body::Length(left));
-                    return Ok(if left == 0 {
-                        self.done()
-                    } else {
-                        Progress::NeedMore
-                    });
+                    return Ok(if left == 0 { self.done() } else { Progress::NeedMore });
                 }
                 Some(Body::UntilClose) => {
                     *pos = buf.len();
@@ -209,41 +196,25 @@ impl ResponseReader {
     }
 
     fn done(&mut self) -> Progress {
-        let p = Progress::Done {
-            status: self.status,
-            keep_alive: self.keep_alive,
-        };
+        let p = Progress::Done { status: self.status, keep_alive: self.keep_alive };
         self.reset();
         p
     }
 
     /// Runs the chunked decoder as far as the buffer allows; `None` when the body is complete.
-    fn chunk(
-        &mut self,
-        mut state: Chunk,
-        buf: &[u8],
-        pos: &mut usize,
-    ) -> Result<Option<Chunk>, ParseError> {
+    fn chunk(&mut self, mut state: Chunk, buf: &[u8], pos: &mut usize) -> Result<Option<Chunk>, ParseError> {
         loop {
             let avail = &buf[*pos..];
             match state {
                 Chunk::Size => {
                     let Some(eol) = find_crlf(avail) else {
-                        return if avail.len() > 4096 {
-                            Err(ParseError::Chunk)
-                        } else {
-                            Ok(Some(state))
-                        };
+                        return if avail.len() > 4096 { Err(ParseError::Chunk) } else { Ok(Some(state)) };
                     };
                     let line = &avail[..eol];
                     let hex = line.split(|b| *b == b';').next().unwrap_or_default();
                     let size = parse_hex(hex.trim_ascii()).ok_or(ParseError::Chunk)?;
                     *pos += eol + 2;
-                    state = if size == 0 {
-                        Chunk::Trailer
-                    } else {
-                        Chunk::Data(size)
-                    };
+                    state = if size == 0 { Chunk::Trailer } else { Chunk::Data(size) };
                 }
                 Chunk::Data(left) => {
                     let take = left.min(avail.len() as u64);
@@ -265,11 +236,7 @@ impl ResponseReader {
                 }
                 Chunk::Trailer => {
                     let Some(eol) = find_crlf(avail) else {
-                        return if avail.len() > MAX_HEAD {
-                            Err(ParseError::Chunk)
-                        } else {
-                            Ok(Some(state))
-                        };
+                        return if avail.len() > MAX_HEAD { Err(ParseError::Chunk) } else { Ok(Some(state)) };
                     };
                     *pos += eol + 2;
                     if eol == 0 {
@@ -351,9 +318,7 @@ fn parse_hex(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 15 {
         return None;
     }
-    b.iter().try_fold(0u64, |acc, c| {
-        Some(acc * 16 + u64::from((*c as char).to_digit(16)?))
-    })
+    b.iter().try_fold(0u64, |acc, c| Some(acc * 16 + u64::from((*c as char).to_digit(16)?)))
 }
 
 #[cfg(test)]
@@ -398,20 +363,15 @@ mod tests {
 
     #[test]
     fn content_length_split_anywhere() {
-        let whole = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
+        let whole =
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
         for cut in 1..whole.len() {
             let got = read_all(&[&whole[..cut], &whole[cut..]], false).unwrap();
             assert_eq!(
                 got,
                 vec![
-                    Progress::Done {
-                        status: 200,
-                        keep_alive: true
-                    },
-                    Progress::Done {
-                        status: 404,
-                        keep_alive: true
-                    }
+                    Progress::Done { status: 200, keep_alive: true },
+                    Progress::Done { status: 404, keep_alive: true }
                 ],
                 "cut at {cut}"
             );
@@ -423,59 +383,20 @@ mod tests {
         let whole = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n";
         for cut in 1..whole.len() {
             let got = read_all(&[&whole[..cut], &whole[cut..]], false).unwrap();
-            assert_eq!(
-                got,
-                vec![Progress::Done {
-                    status: 200,
-                    keep_alive: true
-                }],
-                "cut at {cut}"
-            );
+            assert_eq!(got, vec![Progress::Done { status: 200, keep_alive: true }], "cut at {cut}");
         }
     }
 
     #[test]
     fn framing_rules() {
-        let got = read_all(
-            &[b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"],
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            got,
-            vec![Progress::Done {
-                status: 204,
-                keep_alive: true
-            }]
-        );
+        let got = read_all(&[b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"], false).unwrap();
+        assert_eq!(got, vec![Progress::Done { status: 204, keep_alive: true }]);
         let got = read_all(&[b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"], true).unwrap();
-        assert_eq!(
-            got,
-            vec![Progress::Done {
-                status: 200,
-                keep_alive: true
-            }]
-        );
+        assert_eq!(got, vec![Progress::Done { status: 200, keep_alive: true }]);
         let got = read_all(&[b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"], false).unwrap();
-        assert_eq!(
-            got,
-            vec![Progress::Done {
-                status: 200,
-                keep_alive: false
-            }]
-        );
-        let got = read_all(
-            &[b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"],
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            got,
-            vec![Progress::Done {
-                status: 200,
-                keep_alive: false
-            }]
-        );
+        assert_eq!(got, vec![Progress::Done { status: 200, keep_alive: false }]);
+        let got = read_all(&[b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"], false).unwrap();
+        assert_eq!(got, vec![Progress::Done { status: 200, keep_alive: false }]);
         let mut r = ResponseReader::new(false);
         let mut pos = 0;
         let buf = b"HTTP/1.1 200 OK\r\n\r\nstream until close";
@@ -488,27 +409,9 @@ mod tests {
     fn malformed_is_an_error() {
         assert!(read_all(&[b"NOT HTTP\r\n\r\n"], false).is_err());
         assert!(read_all(&[b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"], false).is_err());
-        assert!(
-            read_all(
-                &[b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"],
-                false
-            )
-            .is_err()
-        );
-        assert!(
-            read_all(
-                &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"],
-                false
-            )
-            .is_err()
-        );
-        assert!(
-            read_all(
-                &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n"],
-                false
-            )
-            .is_err()
-        );
+        assert!(read_all(&[b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"], false).is_err());
+        assert!(read_all(&[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"], false).is_err());
+        assert!(read_all(&[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n"], false).is_err());
     }
 
     proptest::proptest! {

@@ -43,14 +43,10 @@ pub(crate) struct H2Request {
 impl H2Request {
     /// Prepares the request for `target`.
     pub(crate) fn new(target: &Target) -> Result<Self, crate::PlanError> {
-        let uri: Uri = target
-            .url
-            .as_str()
-            .parse()
-            .map_err(|_| crate::PlanError::BadUrl {
-                url: target.url.to_string(),
-                reason: "not usable as an HTTP/2 request URI".into(),
-            })?;
+        let uri: Uri = target.url.as_str().parse().map_err(|_| crate::PlanError::BadUrl {
+            url: target.url.to_string(),
+            reason: "not usable as an HTTP/2 request URI".into(),
+        })?;
         let mut headers = HeaderMap::new();
         for (n, v) in &target.headers {
             if n != http::header::HOST {
@@ -58,18 +54,9 @@ impl H2Request {
             }
         }
         let wire_bytes = target.url.as_str().len() as u64
-            + headers
-                .iter()
-                .map(|(n, v)| (n.as_str().len() + v.len()) as u64)
-                .sum::<u64>()
+            + headers.iter().map(|(n, v)| (n.as_str().len() + v.len()) as u64).sum::<u64>()
             + target.body.len() as u64;
-        Ok(H2Request {
-            method: target.method.clone(),
-            uri,
-            headers,
-            body: target.body.clone(),
-            wire_bytes,
-        })
+        Ok(H2Request { method: target.method.clone(), uri, headers, body: target.body.clone(), wire_bytes })
     }
 
     fn build(&self) -> Request<Full<Bytes>> {
@@ -93,20 +80,12 @@ pub(crate) struct H2Conn {
 impl H2Conn {
     /// A connection to `endpoint`, not yet open.
     pub(crate) fn new(endpoint: Rc<Endpoint>) -> Self {
-        H2Conn {
-            endpoint,
-            sender: RefCell::new(None),
-            connecting: Cell::new(false),
-            waiters: WaitList::default(),
-        }
+        H2Conn { endpoint, sender: RefCell::new(None), connecting: Cell::new(false), waiters: WaitList::default() }
     }
 
     /// Whether the connection is open.
     pub(crate) fn is_open(&self) -> bool {
-        self.sender
-            .borrow()
-            .as_ref()
-            .is_some_and(|s| !s.is_closed())
+        self.sender.borrow().as_ref().is_some_and(|s| !s.is_closed())
     }
 
     /// A handle to send on, opening the connection if needed (one slot connects, the rest wait).
@@ -161,16 +140,9 @@ pub(crate) async fn exchange(
     request: &H2Request,
 ) -> Result<(u16, u64), ErrorKind> {
     sender.ready().await.map_err(|e| hyper_kind(&e))?;
-    let response = sender
-        .send_request(request.build())
-        .await
-        .map_err(|e| hyper_kind(&e))?;
+    let response = sender.send_request(request.build()).await.map_err(|e| hyper_kind(&e))?;
     let status = response.status().as_u16();
-    let mut bytes: u64 = response
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str().len() + v.len()) as u64)
-        .sum();
+    let mut bytes: u64 = response.headers().iter().map(|(n, v)| (n.as_str().len() + v.len()) as u64).sum();
     let mut body = response.into_body();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| hyper_kind(&e))?;
@@ -183,8 +155,7 @@ pub(crate) async fn exchange(
 
 /// Classifies a hyper error.
 fn hyper_kind(e: &hyper::Error) -> ErrorKind {
-    if let Some(io) = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>())
-    {
+    if let Some(io) = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>()) {
         return ErrorKind::from_io(io);
     }
     if e.is_timeout() {

@@ -16,10 +16,7 @@ pub(crate) struct WaitList {
 impl WaitList {
     /// A future that parks the task once, until woken.
     pub(crate) fn park(&self) -> Park<'_> {
-        Park {
-            list: self,
-            parked: false,
-        }
+        Park { list: self, parked: false }
     }
 
     /// Wakes the task parked longest; returns whether there was one.
@@ -102,9 +99,7 @@ mod tests {
 
     #[test]
     fn park_and_wake() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let local = tokio::task::LocalSet::new();
         local.block_on(&rt, async {
             let list = std::rc::Rc::new(WaitList::default());

@@ -9,10 +9,7 @@ use crate::plan::{RateShape, Stage};
 /// Parses a duration such as `30s`, `1m`, `1m30s`, `250ms`, `1.5h`, `100us`; a bare number is seconds.
 pub fn duration(field: &str, text: &str) -> Result<Duration, PlanError> {
     let bad = |why: &str| {
-        PlanError::value(
-            field,
-            format!("{text:?} is not a duration ({why}); write e.g. 30s, 1m30s, 250ms or 2h"),
-        )
+        PlanError::value(field, format!("{text:?} is not a duration ({why}); write e.g. 30s, 1m30s, 250ms or 2h"))
     };
     let s = text.trim();
     if s.is_empty() {
@@ -24,17 +21,13 @@ pub fn duration(field: &str, text: &str) -> Result<Duration, PlanError> {
     let mut total = 0f64;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| bad("missing unit"))?;
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(|| bad("missing unit"))?;
         if num_len == 0 {
             return Err(bad("expected a number"));
         }
         let value: f64 = rest[..num_len].parse().map_err(|_| bad("bad number"))?;
         rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -59,21 +52,14 @@ fn secs_to_duration(secs: f64) -> Option<Duration> {
 pub fn count(field: &str, text: &str) -> Result<u64, PlanError> {
     let v = scaled(field, text, "a count such as 1000, 10k or 2M")?;
     if v.fract() != 0.0 {
-        return Err(PlanError::value(
-            field,
-            format!("{text:?} is not a whole number"),
-        ));
+        return Err(PlanError::value(field, format!("{text:?} is not a whole number")));
     }
     Ok(v as u64)
 }
 
 /// Parses a rate in requests per second such as `5000`, `5k`, `0.5`; must be > 0.
 pub fn rate(field: &str, text: &str) -> Result<f64, PlanError> {
-    let v = scaled(
-        field,
-        text,
-        "a rate in requests per second such as 1000 or 5k",
-    )?;
+    let v = scaled(field, text, "a rate in requests per second such as 1000 or 5k")?;
     if v <= 0.0 {
         return Err(PlanError::value(
             field,
@@ -105,16 +91,13 @@ fn scaled(field: &str, text: &str, what: &str) -> Result<f64, PlanError> {
 
 /// Parses `FROM:TO` rates for a linear ramp over the run's duration.
 pub fn ramp(field: &str, text: &str) -> Result<RateShape, PlanError> {
-    let (a, b) = text.split_once(':').ok_or_else(|| {
-        PlanError::value(field, format!("{text:?} is not FROM:TO, e.g. 100:5000"))
-    })?;
+    let (a, b) = text
+        .split_once(':')
+        .ok_or_else(|| PlanError::value(field, format!("{text:?} is not FROM:TO, e.g. 100:5000")))?;
     let from = scaled(field, a, "a start rate")?;
     let to = scaled(field, b, "an end rate")?;
     if from <= 0.0 && to <= 0.0 {
-        return Err(PlanError::value(
-            field,
-            "a ramp needs a rate above 0 at one end at least",
-        ));
+        return Err(PlanError::value(field, "a ramp needs a rate above 0 at one end at least"));
     }
     Ok(RateShape::Ramp { from, to })
 }
@@ -123,33 +106,21 @@ pub fn ramp(field: &str, text: &str) -> Result<RateShape, PlanError> {
 pub fn stages(field: &str, text: &str) -> Result<RateShape, PlanError> {
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (d, r) = part.split_once('@').ok_or_else(|| {
-            PlanError::value(
-                field,
-                format!("stage {part:?} is not DURATION@RATE, e.g. 10s@1000"),
-            )
-        })?;
+        let (d, r) = part
+            .split_once('@')
+            .ok_or_else(|| PlanError::value(field, format!("stage {part:?} is not DURATION@RATE, e.g. 10s@1000")))?;
         let duration = duration(field, d)?;
         if duration.is_zero() {
-            return Err(PlanError::value(
-                field,
-                format!("stage {part:?} has a zero duration"),
-            ));
+            return Err(PlanError::value(field, format!("stage {part:?} has a zero duration")));
         }
         let rate = scaled(field, r, "a rate")?;
         out.push(Stage { duration, rate });
     }
     if out.is_empty() {
-        return Err(PlanError::value(
-            field,
-            "no stages given; write e.g. 10s@1000,20s@5000",
-        ));
+        return Err(PlanError::value(field, "no stages given; write e.g. 10s@1000,20s@5000"));
     }
     if out.iter().all(|s| s.rate <= 0.0) {
-        return Err(PlanError::value(
-            field,
-            "every stage has rate 0; give at least one stage a rate above 0",
-        ));
+        return Err(PlanError::value(field, "every stage has rate 0; give at least one stage a rate above 0"));
     }
     Ok(RateShape::Stages(out))
 }
@@ -187,26 +158,12 @@ mod tests {
 
     #[test]
     fn ramps_and_stages() {
-        assert_eq!(
-            ramp("r", "100:1k").unwrap(),
-            RateShape::Ramp {
-                from: 100.0,
-                to: 1000.0
-            }
-        );
+        assert_eq!(ramp("r", "100:1k").unwrap(), RateShape::Ramp { from: 100.0, to: 1000.0 });
         assert!(ramp("r", "100").is_err());
         assert!(ramp("r", "0:0").is_err());
-        let RateShape::Stages(s) = stages("s", "10s@1000, 20s@5k").unwrap() else {
-            panic!()
-        };
+        let RateShape::Stages(s) = stages("s", "10s@1000, 20s@5k").unwrap() else { panic!() };
         assert_eq!(s.len(), 2);
-        assert_eq!(
-            s[1],
-            Stage {
-                duration: Duration::from_secs(20),
-                rate: 5000.0
-            }
-        );
+        assert_eq!(s[1], Stage { duration: Duration::from_secs(20), rate: 5000.0 });
         assert!(stages("s", "10s").is_err());
         assert!(stages("s", "").is_err());
         assert!(stages("s", "0s@5").is_err());

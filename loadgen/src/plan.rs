@@ -36,22 +36,12 @@ pub struct Target {
 impl Target {
     /// A GET of `url`, after checking that the URL is absolute, `http` or `https`, and has a host.
     pub fn get(url: &str) -> Result<Self, PlanError> {
-        Ok(Target {
-            url: parse_url(url)?,
-            method: Method::GET,
-            headers: Vec::new(),
-            body: Bytes::new(),
-        })
+        Ok(Target { url: parse_url(url)?, method: Method::GET, headers: Vec::new(), body: Bytes::new() })
     }
 
     /// The host and port to connect to.
     pub fn authority(&self) -> (String, u16) {
-        let host = self
-            .url
-            .host_str()
-            .unwrap_or_default()
-            .trim_matches(['[', ']'])
-            .to_string();
+        let host = self.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
         (host, self.url.port_or_known_default().unwrap_or(80))
     }
 
@@ -71,21 +61,13 @@ impl Target {
 
     /// Adds one header, checking its name and value.
     pub fn add_header(&mut self, name: &str, value: &str) -> Result<(), PlanError> {
-        let bad = |why: String| PlanError::BadRequest {
-            field: "--header".into(),
-            reason: why,
-        };
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| bad(format!("{name:?} is not a valid header name")))?;
-        let value = HeaderValue::from_str(value).map_err(|_| {
-            bad(format!(
-                "the value of {name} has characters a header cannot carry"
-            ))
-        })?;
+        let bad = |why: String| PlanError::BadRequest { field: "--header".into(), reason: why };
+        let name =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad(format!("{name:?} is not a valid header name")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| bad(format!("the value of {name} has characters a header cannot carry")))?;
         if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
-            return Err(bad(format!(
-                "{name} is set by meshperf from the body; remove it"
-            )));
+            return Err(bad(format!("{name} is set by meshperf from the body; remove it")));
         }
         self.headers.push((name, value));
         Ok(())
@@ -94,21 +76,13 @@ impl Target {
 
 /// Parses and checks a target URL.
 pub fn parse_url(text: &str) -> Result<url::Url, PlanError> {
-    let bad = |reason: &str| PlanError::BadUrl {
-        url: text.to_string(),
-        reason: reason.to_string(),
-    };
-    let url = url::Url::parse(text).map_err(|e| {
-        bad(&format!(
-            "{e}; write an absolute URL such as http://127.0.0.1:8080/path"
-        ))
-    })?;
+    let bad = |reason: &str| PlanError::BadUrl { url: text.to_string(), reason: reason.to_string() };
+    let url = url::Url::parse(text)
+        .map_err(|e| bad(&format!("{e}; write an absolute URL such as http://127.0.0.1:8080/path")))?;
     match url.scheme() {
         "http" | "https" => {}
         other => {
-            return Err(bad(&format!(
-                "scheme {other:?} is not supported; use http or https"
-            )));
+            return Err(bad(&format!("scheme {other:?} is not supported; use http or https")));
         }
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -251,17 +225,11 @@ impl RunPlan {
         if self.connections == 0 || self.connections > MAX_CONNECTIONS {
             return Err(PlanError::value(
                 "--connections",
-                format!(
-                    "{} is out of range; use 1 to {MAX_CONNECTIONS}",
-                    self.connections
-                ),
+                format!("{} is out of range; use 1 to {MAX_CONNECTIONS}", self.connections),
             ));
         }
         if self.threads == 0 || self.threads > 1024 {
-            return Err(PlanError::value(
-                "--threads",
-                format!("{} is out of range; use 1 to 1024", self.threads),
-            ));
+            return Err(PlanError::value("--threads", format!("{} is out of range; use 1 to 1024", self.threads)));
         }
         if self.h2_streams == 0 || self.h2_streams > 10_000 {
             return Err(PlanError::value(
@@ -275,10 +243,7 @@ impl RunPlan {
         if self.shard.count == 0 || self.shard.index >= self.shard.count {
             return Err(PlanError::value(
                 "shard",
-                format!(
-                    "index {} of {} is impossible",
-                    self.shard.index, self.shard.count
-                ),
+                format!("index {} of {} is impossible", self.shard.index, self.shard.count),
             ));
         }
         match (&self.load, self.duration, self.max_requests) {
@@ -287,22 +252,13 @@ impl RunPlan {
             }
             (_, _, Some(0)) => return Err(PlanError::value("--requests", "must be above 0")),
             (Load::Closed, None, None) => {
-                return Err(PlanError::value(
-                    "--duration",
-                    "give a duration (-d 10s) or a request count (-n 10k)",
-                ));
+                return Err(PlanError::value("--duration", "give a duration (-d 10s) or a request count (-n 10k)"));
             }
             (Load::Open(RateShape::Ramp { .. }), None, _) => {
-                return Err(PlanError::value(
-                    "--ramp",
-                    "a ramp runs over the duration; give -d as well",
-                ));
+                return Err(PlanError::value("--ramp", "a ramp runs over the duration; give -d as well"));
             }
             (Load::Open(RateShape::Constant(_)), None, None) => {
-                return Err(PlanError::value(
-                    "--duration",
-                    "give a duration (-d 10s) or a request count (-n 10k)",
-                ));
+                return Err(PlanError::value("--duration", "give a duration (-d 10s) or a request count (-n 10k)"));
             }
             _ => {}
         }
@@ -348,25 +304,14 @@ impl RateShape {
     fn validate(&self) -> Result<(), PlanError> {
         let ok = |r: f64| r.is_finite() && (0.0..=MAX_RATE).contains(&r);
         match self {
-            RateShape::Constant(r) if !ok(*r) || *r <= 0.0 => Err(PlanError::value(
-                "--rate",
-                format!("{r} is out of range; use a rate above 0 and up to {MAX_RATE}"),
-            )),
-            RateShape::Ramp { from, to }
-                if !ok(*from) || !ok(*to) || (*from <= 0.0 && *to <= 0.0) =>
-            {
-                Err(PlanError::value(
-                    "--ramp",
-                    "rates must be between 0 and 10M, and one of them above 0",
-                ))
+            RateShape::Constant(r) if !ok(*r) || *r <= 0.0 => {
+                Err(PlanError::value("--rate", format!("{r} is out of range; use a rate above 0 and up to {MAX_RATE}")))
             }
-            RateShape::Stages(stages)
-                if stages.is_empty() || stages.iter().any(|s| !ok(s.rate)) =>
-            {
-                Err(PlanError::value(
-                    "--stages",
-                    "each stage needs a rate between 0 and 10M",
-                ))
+            RateShape::Ramp { from, to } if !ok(*from) || !ok(*to) || (*from <= 0.0 && *to <= 0.0) => {
+                Err(PlanError::value("--ramp", "rates must be between 0 and 10M, and one of them above 0"))
+            }
+            RateShape::Stages(stages) if stages.is_empty() || stages.iter().any(|s| !ok(s.rate)) => {
+                Err(PlanError::value("--stages", "each stage needs a rate between 0 and 10M"))
             }
             _ => Ok(()),
         }
@@ -377,11 +322,7 @@ impl RateShape {
         match self {
             RateShape::Constant(r) => *r,
             RateShape::Ramp { from, to } => {
-                let f = if measured > 0.0 {
-                    (t / measured).clamp(0.0, 1.0)
-                } else {
-                    1.0
-                };
+                let f = if measured > 0.0 { (t / measured).clamp(0.0, 1.0) } else { 1.0 };
                 from + (to - from) * f
             }
             RateShape::Stages(stages) => {

@@ -44,11 +44,7 @@ impl Snapshot {
     /// Requests completed per second over the interval.
     pub fn rate(&self) -> f64 {
         let secs = self.interval_len.as_secs_f64();
-        if secs > 0.0 {
-            self.interval.finished() as f64 / secs
-        } else {
-            0.0
-        }
+        if secs > 0.0 { self.interval.finished() as f64 / secs } else { 0.0 }
     }
 }
 
@@ -111,11 +107,7 @@ impl Report {
     /// Requests finished (responses and errors) per second over the window.
     pub fn achieved_rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 {
-            self.stats.finished() as f64 / secs
-        } else {
-            0.0
-        }
+        if secs > 0.0 { self.stats.finished() as f64 / secs } else { 0.0 }
     }
 
     /// The average target rate over the window (open loop with a known plan).

@@ -37,11 +37,7 @@ impl Piece {
         }
         let sq = disc.sqrt();
         // Numerically stable root for either sign of `rate`.
-        let t = if self.rate >= 0.0 {
-            2.0 * x / (self.rate + sq)
-        } else {
-            (sq - self.rate) / self.slope
-        };
+        let t = if self.rate >= 0.0 { 2.0 * x / (self.rate + sq) } else { (sq - self.rate) / self.slope };
         t.min(self.len)
     }
 }
@@ -69,35 +65,17 @@ impl Schedule {
         let mut pieces = Vec::new();
         let r0 = shape.rate_at(0.0, measured.unwrap_or(0.0));
         if warmup > 0.0 {
-            pieces.push(Piece {
-                t: 0.0,
-                n: 0.0,
-                rate: r0,
-                slope: 0.0,
-                len: warmup,
-            });
+            pieces.push(Piece { t: 0.0, n: 0.0, rate: r0, slope: 0.0, len: warmup });
         }
         let mut push = |rate: f64, slope: f64, len: f64| {
-            let (t, n) = pieces
-                .last()
-                .map_or((0.0, 0.0), |p| (p.t + p.len, p.count_at_end()));
-            pieces.push(Piece {
-                t,
-                n,
-                rate,
-                slope,
-                len,
-            });
+            let (t, n) = pieces.last().map_or((0.0, 0.0), |p| (p.t + p.len, p.count_at_end()));
+            pieces.push(Piece { t, n, rate, slope, len });
         };
         match shape {
             RateShape::Constant(r) => push(*r, 0.0, measured.unwrap_or(f64::INFINITY)),
             RateShape::Ramp { from, to } => {
                 let len = measured.unwrap_or(f64::INFINITY);
-                let slope = if len.is_finite() && len > 0.0 {
-                    (to - from) / len
-                } else {
-                    0.0
-                };
+                let slope = if len.is_finite() && len > 0.0 { (to - from) / len } else { 0.0 };
                 push(*from, slope, len);
             }
             RateShape::Stages(stages) => {
@@ -202,15 +180,7 @@ mod tests {
 
     #[test]
     fn warmup_holds_the_initial_rate() {
-        let s = Schedule::new(&plan(
-            RateShape::Ramp {
-                from: 100.0,
-                to: 300.0,
-            },
-            10,
-            2,
-        ))
-        .unwrap();
+        let s = Schedule::new(&plan(RateShape::Ramp { from: 100.0, to: 300.0 }, 10, 2)).unwrap();
         // 200 in the warm-up, then ∫ ramp = 10 * (100 + 300) / 2 = 2000.
         assert_eq!(count_due(&s), 2200);
         assert_eq!(s.planned_in_window(), Some(2000));
@@ -219,15 +189,7 @@ mod tests {
 
     #[test]
     fn ramp_due_times_increase_and_fit() {
-        let s = Schedule::new(&plan(
-            RateShape::Ramp {
-                from: 1000.0,
-                to: 0.0,
-            },
-            10,
-            0,
-        ))
-        .unwrap();
+        let s = Schedule::new(&plan(RateShape::Ramp { from: 1000.0, to: 0.0 }, 10, 0)).unwrap();
         let n = count_due(&s);
         assert!((4999..=5000).contains(&n), "{n}");
         let mut last = Duration::ZERO;
@@ -241,18 +203,9 @@ mod tests {
     #[test]
     fn stages_are_steps() {
         let shape = RateShape::Stages(vec![
-            Stage {
-                duration: Duration::from_secs(2),
-                rate: 100.0,
-            },
-            Stage {
-                duration: Duration::from_secs(1),
-                rate: 0.0,
-            },
-            Stage {
-                duration: Duration::from_secs(2),
-                rate: 50.0,
-            },
+            Stage { duration: Duration::from_secs(2), rate: 100.0 },
+            Stage { duration: Duration::from_secs(1), rate: 0.0 },
+            Stage { duration: Duration::from_secs(2), rate: 50.0 },
         ]);
         let mut p = plan(shape, 0, 0);
         p.duration = None;

@@ -45,15 +45,7 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     #[inline]
-    fn record_ok(
-        &self,
-        due: Option<Instant>,
-        send: Instant,
-        done: Instant,
-        status: u16,
-        sent: u64,
-        received: u64,
-    ) {
+    fn record_ok(&self, due: Option<Instant>, send: Instant, done: Instant, status: u16, sent: u64, received: u64) {
         self.last_done.set(Some(done));
         let reference = due.unwrap_or(send);
         if reference < self.measure_from {
@@ -167,9 +159,7 @@ pub(crate) async fn h1_slot(
             },
         };
         let request = &ctx.h1[target];
-        let result = deadline
-            .guard(limit, pin!(c.exchange(request, ctx.head[target])))
-            .await;
+        let result = deadline.guard(limit, pin!(c.exchange(request, ctx.head[target]))).await;
         let done = Instant::now();
         match result {
             Ok(Ok(ex)) => {
@@ -191,13 +181,7 @@ pub(crate) async fn h1_slot(
 }
 
 /// One HTTP/2 stream slot's loop; several share one [`H2Conn`].
-pub(crate) async fn h2_slot(
-    ctx: Rc<Ctx>,
-    conn: Rc<H2Conn>,
-    source: Source,
-    deadline: Rc<Deadline>,
-    mut turn: usize,
-) {
+pub(crate) async fn h2_slot(ctx: Rc<Ctx>, conn: Rc<H2Conn>, source: Source, deadline: Rc<Deadline>, mut turn: usize) {
     let mut failures = 0;
     while let Some((due, target, mut send)) = source.next(&ctx, &mut turn).await {
         let limit = send + ctx.timeout;
@@ -221,14 +205,10 @@ pub(crate) async fn h2_slot(
             send = Instant::now();
         }
         let request = &ctx.h2[target];
-        let result = deadline
-            .guard(limit, pin!(http2::exchange(&mut sender, request)))
-            .await;
+        let result = deadline.guard(limit, pin!(http2::exchange(&mut sender, request))).await;
         let done = Instant::now();
         match result {
-            Ok(Ok((status, bytes))) => {
-                ctx.record_ok(due, send, done, status, request.wire_bytes, bytes)
-            }
+            Ok(Ok((status, bytes))) => ctx.record_ok(due, send, done, status, request.wire_bytes, bytes),
             Ok(Err(kind)) => {
                 ctx.record_err(due, send, kind, true);
                 if sender.is_closed() {

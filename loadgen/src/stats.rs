@@ -59,11 +59,7 @@ impl Stats {
     pub fn count_status(&mut self, status: u16) {
         self.responses += 1;
         let slot = usize::from(status);
-        self.status[if slot < STATUS_SLOTS && slot >= 100 {
-            slot
-        } else {
-            0
-        }] += 1;
+        self.status[if slot < STATUS_SLOTS && slot >= 100 { slot } else { 0 }] += 1;
     }
 
     /// Counts one failed request.
@@ -89,40 +85,23 @@ impl Stats {
 
     /// `(kind, count)` for every kind with a non-zero count.
     pub fn error_kinds(&self) -> Vec<(ErrorKind, u64)> {
-        ErrorKind::ALL
-            .iter()
-            .map(|k| (*k, self.errors_of(*k)))
-            .filter(|(_, n)| *n > 0)
-            .collect()
+        ErrorKind::ALL.iter().map(|k| (*k, self.errors_of(*k))).filter(|(_, n)| *n > 0).collect()
     }
 
     /// `(status, count)` for every status seen, lowest first; status 0 collects odd codes.
     pub fn status_codes(&self) -> Vec<(u16, u64)> {
-        self.status
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(s, n)| (s as u16, *n))
-            .collect()
+        self.status.iter().enumerate().filter(|(_, n)| **n > 0).map(|(s, n)| (s as u16, *n)).collect()
     }
 
     /// Adds a count for a status code directly (used when reading stored results).
     pub fn add_status(&mut self, status: u16, count: u64) {
         let slot = usize::from(status);
-        self.status[if (100..STATUS_SLOTS).contains(&slot) {
-            slot
-        } else {
-            0
-        }] += count;
+        self.status[if (100..STATUS_SLOTS).contains(&slot) { slot } else { 0 }] += count;
     }
 
     /// Responses whose status is not 2xx or 3xx.
     pub fn non_success(&self) -> u64 {
-        self.status_codes()
-            .iter()
-            .filter(|(s, _)| !(200..400).contains(s))
-            .map(|(_, n)| n)
-            .sum()
+        self.status_codes().iter().filter(|(s, _)| !(200..400).contains(s)).map(|(_, n)| n).sum()
     }
 
     /// Adds everything from `other` (exact: histogram buckets and counters add).

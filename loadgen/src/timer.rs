@@ -30,10 +30,7 @@ impl AsRawFd for OwnedTimer {
 impl PreciseTimer {
     /// Creates the timer; must be called inside a tokio runtime with I/O enabled.
     pub(crate) fn new() -> io::Result<Self> {
-        let fd = TimerFd::new(
-            ClockId::CLOCK_MONOTONIC,
-            TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
-        )?;
+        let fd = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC)?;
         // tokio deprecates this constructor because an arbitrary `AsRawFd` may close its fd
         // early; `OwnedTimer` owns its fd until the `AsyncFd` drops it, so it is sound, and the
         // replacement is an `unsafe fn`, which this workspace forbids.
@@ -72,10 +69,7 @@ impl PreciseTimer {
         self.fd
             .get_ref()
             .0
-            .set(
-                Expiration::OneShot(TimeSpec::from_duration(after)),
-                TimerSetTimeFlags::empty(),
-            )
+            .set(Expiration::OneShot(TimeSpec::from_duration(after)), TimerSetTimeFlags::empty())
             .map_err(io::Error::from)
     }
 }
@@ -93,10 +87,7 @@ mod tests {
     #[test]
     fn wakes_close_to_the_deadline() {
         tighten_timer_slack();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let t = PreciseTimer::new().unwrap();
             let mut worst = Duration::ZERO;
@@ -109,9 +100,7 @@ mod tests {
             }
             // tokio's own timer would be up to 1 ms late; allow a loaded machine plenty of room.
             assert!(worst < Duration::from_millis(20), "woke {worst:?} late");
-            t.sleep_until(Instant::now() - Duration::from_millis(1))
-                .await
-                .unwrap();
+            t.sleep_until(Instant::now() - Duration::from_millis(1)).await.unwrap();
         });
     }
 }

@@ -24,18 +24,14 @@ pub(crate) fn client_config(plan: &RunPlan) -> Result<Option<Arc<ClientConfig>>,
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_err("--cacert", Path::new("-"), &e.to_string()))?;
     let builder = if opts.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
     } else {
         let mut roots = RootCertStore::empty();
         match &opts.ca_cert {
             Some(path) => {
                 let certs = read_certs("--cacert", path)?;
                 for c in certs {
-                    roots
-                        .add(c)
-                        .map_err(|e| tls_err("--cacert", path, &e.to_string()))?;
+                    roots.add(c).map_err(|e| tls_err("--cacert", path, &e.to_string()))?;
                 }
             }
             None => {
@@ -51,17 +47,11 @@ pub(crate) fn client_config(plan: &RunPlan) -> Result<Option<Arc<ClientConfig>>,
         (Some(cert), Some(key)) => {
             let chain = read_certs("--cert", cert)?;
             let key = read_key(key)?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| tls_err("--key", cert, &e.to_string()))?
+            builder.with_client_auth_cert(chain, key).map_err(|e| tls_err("--key", cert, &e.to_string()))?
         }
         (None, None) => builder.with_no_client_auth(),
         (Some(c), None) => {
-            return Err(tls_err(
-                "--key",
-                c,
-                "a client certificate needs --key as well",
-            ));
+            return Err(tls_err("--key", c, "a client certificate needs --key as well"));
         }
         (None, Some(k)) => return Err(tls_err("--cert", k, "a client key needs --cert as well")),
     };
@@ -73,11 +63,7 @@ pub(crate) fn client_config(plan: &RunPlan) -> Result<Option<Arc<ClientConfig>>,
 }
 
 fn tls_err(field: &str, path: &Path, reason: &str) -> PlanError {
-    PlanError::Tls {
-        field: field.into(),
-        path: path.display().to_string(),
-        reason: reason.into(),
-    }
+    PlanError::Tls { field: field.into(), path: path.display().to_string(), reason: reason.into() }
 }
 
 fn read_certs(field: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, PlanError> {
@@ -120,12 +106,7 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -134,12 +115,7 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

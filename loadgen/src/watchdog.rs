@@ -26,10 +26,7 @@ impl Deadline {
     pub(crate) fn guard<F: Future + Unpin>(&self, at: Instant, fut: F) -> Guarded<'_, F> {
         self.at.set(Some(at));
         self.expired.set(false);
-        Guarded {
-            deadline: self,
-            fut,
-        }
+        Guarded { deadline: self, fut }
     }
 }
 
@@ -113,37 +110,21 @@ mod tests {
 
     #[test]
     fn expires_a_stuck_future_and_passes_a_quick_one() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let local = tokio::task::LocalSet::new();
         local.block_on(&rt, async {
             let dog = Rc::new(Watchdog::default());
             tokio::task::spawn_local(dog.clone().run(Duration::from_millis(2)));
             let d = dog.deadline();
             let start = Instant::now();
-            let r = d
-                .guard(
-                    start + Duration::from_millis(20),
-                    std::pin::pin!(std::future::pending::<()>()),
-                )
-                .await;
+            let r = d.guard(start + Duration::from_millis(20), std::pin::pin!(std::future::pending::<()>())).await;
             assert_eq!(r, Err(Expired));
             assert!(start.elapsed() >= Duration::from_millis(20));
-            let r = d
-                .guard(
-                    Instant::now() + Duration::from_secs(5),
-                    std::pin::pin!(async { 7 }),
-                )
-                .await;
+            let r = d.guard(Instant::now() + Duration::from_secs(5), std::pin::pin!(async { 7 })).await;
             assert_eq!(r, Ok(7));
             assert_eq!(dog.check(Instant::now() + Duration::from_secs(10)), 0);
         });
-        assert_eq!(
-            tick_for(Duration::from_secs(10)),
-            Duration::from_millis(250)
-        );
+        assert_eq!(tick_for(Duration::from_secs(10)), Duration::from_millis(250));
         assert_eq!(tick_for(Duration::from_millis(5)), Duration::from_millis(1));
     }
 }

@@ -28,18 +28,9 @@ pub(crate) enum ToCoord {
     /// Connected (as far as it could) and waiting for the start instant.
     Ready,
     /// Stats for the second ending at tick `tick` (tick 1 ends one second into the window).
-    Delta {
-        worker: u32,
-        tick: i64,
-        stats: Stats,
-    },
+    Delta { worker: u32, tick: i64, stats: Stats },
     /// Finished; the stats since the last tick, and when it stopped.
-    Done {
-        worker: u32,
-        stats: Stats,
-        last_done: Option<Instant>,
-        cancelled_at: Option<Instant>,
-    },
+    Done { worker: u32, stats: Stats, last_done: Option<Instant>, cancelled_at: Option<Instant> },
     /// The worker could not run.
     Failed { worker: u32, reason: String },
 }
@@ -69,17 +60,9 @@ pub(crate) fn group_targets(plan: &RunPlan) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for (i, t) in plan.targets.iter().enumerate() {
         let (host, port) = t.authority();
-        match groups
-            .iter_mut()
-            .find(|g| g.host == host && g.port == port && g.tls == t.is_tls())
-        {
+        match groups.iter_mut().find(|g| g.host == host && g.port == port && g.tls == t.is_tls()) {
             Some(g) => g.targets.push(i),
-            None => groups.push(Group {
-                host,
-                port,
-                tls: t.is_tls(),
-                targets: vec![i],
-            }),
+            None => groups.push(Group { host, port, tls: t.is_tls(), targets: vec![i] }),
         }
     }
     groups
@@ -87,19 +70,17 @@ pub(crate) fn group_targets(plan: &RunPlan) -> Vec<Group> {
 
 /// Starts the worker thread.
 pub(crate) fn spawn(spec: WorkerSpec) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(format!("meshperf-worker-{}", spec.id))
-        .spawn(move || {
-            let tx = spec.tx.clone();
-            let id = spec.id;
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(spec)));
-            let reason = match outcome {
-                Ok(Ok(())) => return,
-                Ok(Err(e)) => e,
-                Err(_) => "the worker panicked".to_string(),
-            };
-            let _ = tx.send(ToCoord::Failed { worker: id, reason });
-        })
+    std::thread::Builder::new().name(format!("meshperf-worker-{}", spec.id)).spawn(move || {
+        let tx = spec.tx.clone();
+        let id = spec.id;
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(spec)));
+        let reason = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e,
+            Err(_) => "the worker panicked".to_string(),
+        };
+        let _ = tx.send(ToCoord::Failed { worker: id, reason });
+    })
 }
 
 fn run(spec: WorkerSpec) -> Result<(), String> {
@@ -121,16 +102,8 @@ fn run(spec: WorkerSpec) -> Result<(), String> {
 
 /// A slot before the run: its connection (opened ahead of time) and its place.
 enum Prepared {
-    H1 {
-        group: usize,
-        endpoint: Rc<Endpoint>,
-        conn: Option<H1Conn>,
-    },
-    H2 {
-        group: usize,
-        conn: Rc<H2Conn>,
-        streams: u32,
-    },
+    H1 { group: usize, endpoint: Rc<Endpoint>, conn: Option<H1Conn> },
+    H2 { group: usize, conn: Rc<H2Conn>, streams: u32 },
 }
 
 /// Opens this worker's connections before the start, so connecting does not disturb the schedule.
@@ -141,10 +114,8 @@ async fn prepare(spec: &WorkerSpec) -> Result<Vec<Prepared>, String> {
     let mut handles: Vec<JoinHandle<Prepared>> = Vec::new();
     for (g, group) in spec.groups.iter().enumerate() {
         let tls = if group.tls { spec.tls.clone() } else { None };
-        let endpoint = Rc::new(
-            Endpoint::new(group.host.clone(), group.port, tls, plan.http)
-                .map_err(|e| e.to_string())?,
-        );
+        let endpoint =
+            Rc::new(Endpoint::new(group.host.clone(), group.port, tls, plan.http).map_err(|e| e.to_string())?);
         for _ in 0..split(conns, groups, g as u32) {
             let endpoint = endpoint.clone();
             let timeout = plan.timeout;
@@ -153,24 +124,13 @@ async fn prepare(spec: &WorkerSpec) -> Result<Vec<Prepared>, String> {
             handles.push(tokio::task::spawn_local(async move {
                 match http {
                     HttpVersion::Http1 => {
-                        let conn = tokio::time::timeout(timeout, endpoint.connect())
-                            .await
-                            .ok()
-                            .and_then(Result::ok);
-                        Prepared::H1 {
-                            group: g,
-                            endpoint,
-                            conn: conn.map(H1Conn::new),
-                        }
+                        let conn = tokio::time::timeout(timeout, endpoint.connect()).await.ok().and_then(Result::ok);
+                        Prepared::H1 { group: g, endpoint, conn: conn.map(H1Conn::new) }
                     }
                     HttpVersion::Http2 => {
                         let conn = Rc::new(H2Conn::new(endpoint));
                         let _ = tokio::time::timeout(timeout, conn.sender()).await;
-                        Prepared::H2 {
-                            group: g,
-                            conn,
-                            streams,
-                        }
+                        Prepared::H2 { group: g, conn, streams }
                     }
                 }
             }));
@@ -197,17 +157,8 @@ async fn execute(spec: &WorkerSpec, prepared: Vec<Prepared>, t0: Instant) -> Res
         budget: budget.clone(),
         timeout: plan.timeout,
         h1: plan.targets.iter().map(http1::encode_request).collect(),
-        head: plan
-            .targets
-            .iter()
-            .map(|t| t.method == http::Method::HEAD)
-            .collect(),
-        h2: plan
-            .targets
-            .iter()
-            .map(H2Request::new)
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?,
+        head: plan.targets.iter().map(|t| t.method == http::Method::HEAD).collect(),
+        h2: plan.targets.iter().map(H2Request::new).collect::<Result<_, _>>().map_err(|e| e.to_string())?,
         last_done: Default::default(),
     });
     // One dispenser per group (open loop), on this worker's lattice of global indices.
@@ -222,8 +173,7 @@ async fn execute(spec: &WorkerSpec, prepared: Vec<Prepared>, t0: Instant) -> Res
                 targets: plan.targets.len() as u64,
                 residues: group.targets.iter().map(|t| *t as u64).collect(),
             };
-            let d = Dispenser::new(schedule.clone(), t0, lattice, budget.clone())
-                .map_err(|e| e.to_string())?;
+            let d = Dispenser::new(schedule.clone(), t0, lattice, budget.clone()).map_err(|e| e.to_string())?;
             dispensers.push(Rc::new(d));
         }
     }
@@ -237,36 +187,15 @@ async fn execute(spec: &WorkerSpec, prepared: Vec<Prepared>, t0: Instant) -> Res
     let mut turn = spec.id as usize;
     for p in prepared {
         match p {
-            Prepared::H1 {
-                group,
-                endpoint,
-                conn,
-            } => {
+            Prepared::H1 { group, endpoint, conn } => {
                 turn += 1;
-                let fut = slots::h1_slot(
-                    ctx.clone(),
-                    endpoint,
-                    source(group),
-                    conn,
-                    dog.deadline(),
-                    turn,
-                );
+                let fut = slots::h1_slot(ctx.clone(), endpoint, source(group), conn, dog.deadline(), turn);
                 slots.push(tokio::task::spawn_local(fut));
             }
-            Prepared::H2 {
-                group,
-                conn,
-                streams,
-            } => {
+            Prepared::H2 { group, conn, streams } => {
                 for _ in 0..streams {
                     turn += 1;
-                    let fut = slots::h2_slot(
-                        ctx.clone(),
-                        conn.clone(),
-                        source(group),
-                        dog.deadline(),
-                        turn,
-                    );
+                    let fut = slots::h2_slot(ctx.clone(), conn.clone(), source(group), dog.deadline(), turn);
                     slots.push(tokio::task::spawn_local(fut));
                 }
             }
@@ -294,17 +223,9 @@ async fn execute(spec: &WorkerSpec, prepared: Vec<Prepared>, t0: Instant) -> Res
         (c, e) => c.or(e),
     };
     if let Some(until) = until {
-        stats.unsent = dispensers
-            .iter()
-            .map(|d| d.unclaimed_between(measure_from, until))
-            .sum();
+        stats.unsent = dispensers.iter().map(|d| d.unclaimed_between(measure_from, until)).sum();
     }
-    let _ = spec.tx.send(ToCoord::Done {
-        worker: spec.id,
-        stats,
-        last_done: ctx.last_done.get(),
-        cancelled_at,
-    });
+    let _ = spec.tx.send(ToCoord::Done { worker: spec.id, stats, last_done: ctx.last_done.get(), cancelled_at });
     Ok(())
 }
 
@@ -336,14 +257,7 @@ async fn control(
             }
             tokio::time::sleep((tick_at - now).min(Duration::from_millis(50))).await;
         }
-        if tx
-            .send(ToCoord::Delta {
-                worker,
-                tick: k,
-                stats: ctx.take_interval(),
-            })
-            .is_err()
-        {
+        if tx.send(ToCoord::Delta { worker, tick: k, stats: ctx.take_interval() }).is_err() {
             ctx.stop.set(true);
             dispensers.iter().for_each(|d| d.stop());
             return None;
@@ -355,9 +269,5 @@ async fn control(
 /// `base + k` seconds for a possibly negative `k`.
 pub(crate) fn tick_instant(base: Instant, k: i64) -> Instant {
     let step = Duration::from_secs(k.unsigned_abs());
-    if k >= 0 {
-        base + step
-    } else {
-        base.checked_sub(step).unwrap_or(base)
-    }
+    if k >= 0 { base + step } else { base.checked_sub(step).unwrap_or(base) }
 }

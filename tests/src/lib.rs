@@ -1,1 +1,27 @@
-//! Shared helpers for the end-to-end tests: test servers on loopback and the meshperf binary.
+//! Shared helpers for the end-to-end tests: test servers on loopback (HTTP/1.1, h2c, TLS with
+//! ALPN, mTLS) that can freeze or hang on demand, and the real `meshperf` binary.
+//!
+//! # Layout
+//! - [`server`]: the in-process hyper test server and its knobs.
+//! - [`tls`]: a throwaway CA, server and client certificates written to a temp dir.
+//! - [`bin`]: builds `meshperf` once and runs it.
+
+pub mod bin;
+pub mod server;
+pub mod tls;
+
+use std::time::{Duration, Instant};
+
+/// Polls `check` every 20 ms until it returns `Some` or `limit` passes.
+pub fn wait_for<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

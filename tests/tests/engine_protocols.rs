@@ -1,0 +1,160 @@
+//! The engine over HTTP/2 (h2c and ALPN), TLS with a custom CA, mTLS and insecure mode, and the
+//! kinds its failures are counted under.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use loadgen::{ErrorKind, HttpVersion, Load, RateShape, RunPlan, Target, TlsOptions};
+use meshperf_e2e::server::TestServer;
+use meshperf_e2e::tls::TestPki;
+
+fn plan(url: &str, n: u64) -> RunPlan {
+    let mut p = RunPlan::new(vec![Target::get(url).unwrap()]);
+    p.threads = 1;
+    p.connections = 2;
+    p.duration = None;
+    p.max_requests = Some(n);
+    p.timeout = Duration::from_secs(5);
+    p
+}
+
+#[test]
+fn h2c_with_many_streams() {
+    let server = TestServer::plain();
+    let mut p = plan(&server.url("/"), 2000);
+    p.http = HttpVersion::Http2;
+    p.h2_streams = 8;
+    let r = loadgen::run_blocking(p).unwrap();
+    assert_eq!(r.stats.responses, 2000, "{:?}", r.stats.error_kinds());
+    assert_eq!(server.control.h2_requests.load(Ordering::Relaxed), 2000);
+}
+
+#[test]
+fn h2_open_loop_holds_the_rate() {
+    let server = TestServer::plain();
+    let mut p = plan(&server.url("/"), 0);
+    p.max_requests = None;
+    p.http = HttpVersion::Http2;
+    p.h2_streams = 4;
+    p.load = Load::Open(RateShape::Constant(500.0));
+    p.duration = Some(Duration::from_secs(2));
+    let r = loadgen::run_blocking(p).unwrap();
+    assert!((990..=1010).contains(&r.stats.responses), "{}", r.stats.responses);
+}
+
+#[test]
+fn https_with_custom_ca_over_h1_and_h2() {
+    let pki = TestPki::new();
+    for (alpn, http) in
+        [(&[b"http/1.1".as_slice()][..], HttpVersion::Http1), (&[b"h2".as_slice()][..], HttpVersion::Http2)]
+    {
+        let server = TestServer::tls(pki.server_config(alpn, false));
+        let mut p = plan(&server.url("/"), 300);
+        p.http = http;
+        p.tls = TlsOptions { ca_cert: Some(pki.ca_pem.clone()), ..Default::default() };
+        let r = loadgen::run_blocking(p).unwrap();
+        assert_eq!(r.stats.responses, 300, "{http:?}: {:?}", r.stats.error_kinds());
+    }
+}
+
+#[test]
+fn mtls_needs_the_client_certificate() {
+    let pki = TestPki::new();
+    let server = TestServer::tls(pki.server_config(&[b"http/1.1"], true));
+    let mut p = plan(&server.url("/"), 50);
+    p.tls = TlsOptions {
+        ca_cert: Some(pki.ca_pem.clone()),
+        client_cert: Some(pki.client_cert.clone()),
+        client_key: Some(pki.client_key.clone()),
+        insecure: false,
+    };
+    let r = loadgen::run_blocking(p.clone()).unwrap();
+    assert_eq!(r.stats.responses, 50, "{:?}", r.stats.error_kinds());
+    p.tls.client_cert = None;
+    p.tls.client_key = None;
+    p.max_requests = Some(20);
+    let r = loadgen::run_blocking(p).unwrap();
+    assert_eq!(r.stats.responses, 0);
+    assert!(
+        r.stats.errors_of(ErrorKind::Tls) + r.stats.errors_of(ErrorKind::Reset) >= 20,
+        "{:?}",
+        r.stats.error_kinds()
+    );
+}
+
+#[test]
+fn untrusted_certificate_is_a_tls_error_unless_insecure() {
+    let pki = TestPki::new();
+    let server = TestServer::tls(pki.server_config(&[b"http/1.1"], false));
+    let mut p = plan(&server.url("/"), 10);
+    let other = TestPki::new();
+    p.tls = TlsOptions { ca_cert: Some(other.ca_pem.clone()), ..Default::default() };
+    let r = loadgen::run_blocking(p.clone()).unwrap();
+    assert_eq!(r.stats.errors_of(ErrorKind::Tls), 10, "{:?}", r.stats.error_kinds());
+    p.tls = TlsOptions { insecure: true, ..Default::default() };
+    let r = loadgen::run_blocking(p).unwrap();
+    assert_eq!(r.stats.responses, 10);
+}
+
+#[test]
+fn refused_and_timed_out_requests_are_counted_by_kind() {
+    // A port nobody listens on: bind, note the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut p = plan(&format!("http://127.0.0.1:{port}/"), 0);
+    p.max_requests = None;
+    p.duration = Some(Duration::from_millis(500));
+    let r = loadgen::run_blocking(p).unwrap();
+    assert!(r.stats.errors_of(ErrorKind::ConnectRefused) > 0, "{:?}", r.stats.error_kinds());
+    assert_eq!(r.stats.responses, 0);
+
+    let server = TestServer::plain();
+    server.control.hang.store(true, Ordering::Relaxed);
+    let mut p = plan(&server.url("/"), 4);
+    p.timeout = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let r = loadgen::run_blocking(p).unwrap();
+    server.control.hang.store(false, Ordering::Relaxed);
+    assert_eq!(r.stats.errors_of(ErrorKind::Timeout), 4, "{:?}", r.stats.error_kinds());
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn bodies_headers_and_methods_reach_the_server() {
+    let server = TestServer::plain();
+    for http in [HttpVersion::Http1, HttpVersion::Http2] {
+        let mut t = Target::get(&server.url("/echo")).unwrap();
+        t.method = http::Method::POST;
+        t.add_header_line("X-Test: yes").unwrap();
+        t.body = Bytes::from_static(b"payload!");
+        let mut p = plan(&server.url("/"), 10);
+        p.targets = vec![t];
+        p.http = http;
+        let before = server.control.body_bytes.load(Ordering::Relaxed);
+        let r = loadgen::run_blocking(p).unwrap();
+        assert_eq!(r.stats.responses, 10);
+        assert_eq!(server.control.body_bytes.load(Ordering::Relaxed) - before, 80);
+        let seen = server.control.last_request().unwrap();
+        assert!(seen.starts_with("POST /echo"), "{seen}");
+        assert!(seen.contains("x-test: yes"), "{seen}");
+        assert!(r.stats.bytes_received > 0 && r.stats.bytes_sent > 0);
+    }
+}
+
+#[test]
+fn cancel_stops_a_long_run_quickly() {
+    let server = TestServer::plain();
+    let mut p = plan(&server.url("/"), 0);
+    p.max_requests = None;
+    p.duration = Some(Duration::from_secs(60));
+    let h = loadgen::start(p).unwrap();
+    let c = h.canceller();
+    std::thread::sleep(Duration::from_millis(700));
+    let t = std::time::Instant::now();
+    c.cancel();
+    let r = h.wait_blocking().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert!(r.cancelled);
+    assert!(r.stats.responses > 0);
+    assert!(r.elapsed < Duration::from_secs(2));
+}
