@@ -5,11 +5,7 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto");
-    let files = [
-        "smp/service_mesh_performance.proto",
-        "smp/service_mesh.proto",
-        "smp/metadata.proto",
-    ];
+    let files = ["smp/service_mesh_performance.proto", "smp/service_mesh.proto", "smp/metadata.proto"];
     for f in &files {
         println!("cargo:rerun-if-changed={}", root.join(f).display());
     }
@@ -19,14 +15,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .btree_map(["."])
         .message_attribute(".smp", "#[derive(serde::Serialize, serde::Deserialize)]")
         .message_attribute(".smp", "#[serde(default)]")
-        .field_attribute(
-            ".smp.PerformanceTestResult.start_time",
-            "#[serde(with = \"crate::model::timestamp\")]",
-        )
-        .field_attribute(
-            ".smp.PerformanceTestResult.end_time",
-            "#[serde(with = \"crate::model::timestamp\")]",
-        )
+        .field_attribute(".smp.PerformanceTestResult.start_time", "#[serde(with = \"crate::model::timestamp\")]")
+        .field_attribute(".smp.PerformanceTestResult.end_time", "#[serde(with = \"crate::model::timestamp\")]")
         .compile_fds(fds)?;
     Ok(())
 }

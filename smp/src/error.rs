@@ -65,28 +65,17 @@ pub enum SmpError {
 impl SmpError {
     /// Shorthand for [`SmpError::Field`].
     pub fn field(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        SmpError::Field {
-            path: path.into(),
-            reason: reason.into(),
-        }
+        SmpError::Field { path: path.into(), reason: reason.into() }
     }
 
     /// Shorthand for a read error on `path`.
     pub fn read(path: &Path, source: std::io::Error) -> Self {
-        SmpError::Io {
-            action: "read",
-            path: path.display().to_string(),
-            source,
-        }
+        SmpError::Io { action: "read", path: path.display().to_string(), source }
     }
 
     /// Shorthand for a write error on `path`.
     pub fn write(path: &Path, source: std::io::Error) -> Self {
-        SmpError::Io {
-            action: "write",
-            path: path.display().to_string(),
-            source,
-        }
+        SmpError::Io { action: "write", path: path.display().to_string(), source }
     }
 
     /// Whether the user's input is at fault (bad file, value or gate) rather than the system.

@@ -8,9 +8,12 @@
 //! - [`result`]: the result document ([`ResultDocument`]), built from an engine report, read
 //!   back, and merged exactly across workers.
 //! - [`model`]: the SMP messages generated from `proto/smp` (spec names and numbers), with serde.
+//! - [`profile`]: SMP test configs and Meshery profiles in (every spelling), validated, as
+//!   engine run plans ([`profile::load`], [`profile::TestProfile::to_plans`]).
 //! - [`error`]: [`SmpError`], whose messages name the field path and the fix.
 pub mod error;
 pub mod model;
+pub mod profile;
 pub mod result;
 
 pub use error::SmpError;

@@ -30,32 +30,20 @@ pub(crate) mod timestamp {
     use chrono::{DateTime, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(crate) fn serialize<S: Serializer>(
-        t: &Option<prost_types::Timestamp>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match t
-            .as_ref()
-            .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-        {
+    pub(crate) fn serialize<S: Serializer>(t: &Option<prost_types::Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t.as_ref().and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32)) {
             Some(t) => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
             None => s.serialize_none(),
         }
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<prost_types::Timestamp>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<prost_types::Timestamp>, D::Error> {
         let Some(text) = Option::<String>::deserialize(d)? else {
             return Ok(None);
         };
-        let t = DateTime::parse_from_rfc3339(&text).map_err(|e| {
-            serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time ({e})"))
-        })?;
-        Ok(Some(prost_types::Timestamp {
-            seconds: t.timestamp(),
-            nanos: t.timestamp_subsec_nanos() as i32,
-        }))
+        let t = DateTime::parse_from_rfc3339(&text)
+            .map_err(|e| serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time ({e})")))?;
+        Ok(Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }))
     }
 }
 
@@ -109,26 +97,16 @@ mod tests {
         // rps = 5 varint: tag (5 << 3) | 0 = 0x28; endpoint_urls = 10 bytes: (10 << 3) | 2 = 0x52;
         // additional_options = 12: (12 << 3) | 2 = 0x62.
         assert_eq!(bytes, vec![0x28, 7, 0x52, 1, b'u', 0x62, 1, b'o']);
-        let result = PerformanceTestResult {
-            actual_qps: 1.0,
-            env_id: "e".into(),
-            ..Default::default()
-        };
+        let result = PerformanceTestResult { actual_qps: 1.0, env_id: "e".into(), ..Default::default() };
         let bytes = result.encode_to_vec();
         assert_eq!(bytes[0], 7 << 3 | 1); // actual_qps = 7, fixed64
         assert_eq!(&bytes[9..], &[11 << 3 | 2, 1, b'e']); // env_id = 11
-        let mesh = ServiceMeshConfig {
-            mesh_type: Some(ServiceMesh::default()),
-            ..Default::default()
-        };
+        let mesh = ServiceMeshConfig { mesh_type: Some(ServiceMesh::default()), ..Default::default() };
         // mesh_type = 18, length-delimited: tag 146 as a two-byte varint, then length 0.
         assert_eq!(mesh.encode_to_vec(), vec![0x92, 0x01, 0x00]);
         assert_eq!(MeshType::CiliumServiceMesh as i32, 12);
         assert_eq!(Protocol::Grpc as i32, 4);
-        assert_eq!(
-            application_metadata::ApplicationProtocol::ProtocolHttps.as_str_name(),
-            "PROTOCOL_HTTPS"
-        );
+        assert_eq!(application_metadata::ApplicationProtocol::ProtocolHttps.as_str_name(), "PROTOCOL_HTTPS");
     }
 
     #[test]
@@ -147,18 +125,12 @@ mod tests {
         };
         let json = serde_json::to_value(&config).unwrap();
         assert_eq!(json["clients"][0]["protocol"], 1);
-        assert_eq!(
-            json["clients"][0]["endpoint_urls"][0],
-            "http://127.0.0.1:8080/"
-        );
+        assert_eq!(json["clients"][0]["endpoint_urls"][0], "http://127.0.0.1:8080/");
         assert_eq!(json["smp_version"], "v0.6.1");
         let back: PerformanceTestConfig = serde_json::from_value(json).unwrap();
         assert_eq!(back, config);
         let yaml = serde_yaml::to_string(&config).unwrap();
-        assert_eq!(
-            serde_yaml::from_str::<PerformanceTestConfig>(&yaml).unwrap(),
-            config
-        );
+        assert_eq!(serde_yaml::from_str::<PerformanceTestConfig>(&yaml).unwrap(), config);
         // Missing fields default.
         let partial: PerformanceTestConfig = serde_json::from_str(r#"{"name": "x"}"#).unwrap();
         assert_eq!(partial.name, "x");

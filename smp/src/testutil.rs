@@ -17,9 +17,7 @@ pub(crate) fn report_with(values: impl IntoIterator<Item = u64>, duration_ms: u6
         Target::get("http://127.0.0.1:8080/a").unwrap(),
         Target::get("http://127.0.0.1:8080/b").unwrap(),
     ]);
-    plan.targets[0]
-        .add_header("Authorization", "Bearer secret")
-        .unwrap();
+    plan.targets[0].add_header("Authorization", "Bearer secret").unwrap();
     plan.targets[0].add_header("X-Test", "yes").unwrap();
     plan.load = Load::Open(RateShape::Constant(100.0));
     plan.duration = Some(Duration::from_millis(duration_ms));

@@ -4,13 +4,7 @@ use loadgen::{HttpVersion, Load, RateShape, RunPlan, Shard};
 use serde::{Deserialize, Serialize};
 
 /// Header values replaced by `<redacted>` in results, because results are shared.
-const SECRET_HEADERS: [&str; 5] = [
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "x-api-key",
-    "x-auth-token",
-];
+const SECRET_HEADERS: [&str; 5] = ["authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token"];
 
 /// What ran: targets, protocol, load model and limits (from the engine's `RunPlan`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,17 +121,11 @@ impl RunConfig {
         let load = match &plan.load {
             Load::Closed => LoadConfig::Closed,
             Load::Open(RateShape::Constant(rate)) => LoadConfig::Constant { rate: *rate },
-            Load::Open(RateShape::Ramp { from, to }) => LoadConfig::Ramp {
-                from: *from,
-                to: *to,
-            },
+            Load::Open(RateShape::Ramp { from, to }) => LoadConfig::Ramp { from: *from, to: *to },
             Load::Open(RateShape::Stages(stages)) => LoadConfig::Stages {
                 stages: stages
                     .iter()
-                    .map(|s| StageConfig {
-                        duration_s: s.duration.as_secs_f64(),
-                        rate: s.rate,
-                    })
+                    .map(|s| StageConfig { duration_s: s.duration.as_secs_f64(), rate: s.rate })
                     .collect(),
             },
         };

@@ -89,22 +89,10 @@ impl Details {
             sent: s.sent,
             unsent: s.unsent,
             planned: p.planned,
-            status_codes: s
-                .status_codes()
-                .into_iter()
-                .map(|(c, n)| (c.to_string(), n))
-                .collect(),
-            error_kinds: s
-                .error_kinds()
-                .into_iter()
-                .map(|(k, n)| (k.as_str().to_string(), n))
-                .collect(),
+            status_codes: s.status_codes().into_iter().map(|(c, n)| (c.to_string(), n)).collect(),
+            error_kinds: s.error_kinds().into_iter().map(|(k, n)| (k.as_str().to_string(), n)).collect(),
             target_rate: p.target_rate,
-            achieved_rate: if p.elapsed_s > 0.0 {
-                requests as f64 / p.elapsed_s
-            } else {
-                0.0
-            },
+            achieved_rate: if p.elapsed_s > 0.0 { requests as f64 / p.elapsed_s } else { 0.0 },
             bytes_sent: s.bytes_sent,
             bytes_received: s.bytes_received,
             latency_ms: Percentiles::from_histogram(&s.latency),
@@ -151,11 +139,7 @@ pub struct Percentiles {
 
 /// Rounds to six decimals (nanoseconds for milliseconds), for readable and stable output.
 pub(crate) fn round6(x: f64) -> f64 {
-    if x.is_finite() {
-        (x * 1e6).round() / 1e6
-    } else {
-        0.0
-    }
+    if x.is_finite() { (x * 1e6).round() / 1e6 } else { 0.0 }
 }
 
 /// Microseconds to milliseconds.
@@ -205,10 +189,7 @@ impl SpectrumPoint {
     pub fn from_histogram(h: &LatencyHistogram) -> Vec<Self> {
         h.spectrum(SPECTRUM_TICKS)
             .into_iter()
-            .map(|(percentile, us)| SpectrumPoint {
-                percentile: round6(percentile),
-                value: ms(us),
-            })
+            .map(|(percentile, us)| SpectrumPoint { percentile: round6(percentile), value: ms(us) })
             .collect()
     }
 }

@@ -25,18 +25,12 @@ impl ResultDocument {
         s.bytes_received = d.bytes_received;
         for (code, n) in &d.status_codes {
             let status: u16 = code.parse().map_err(|_| {
-                SmpError::field(
-                    format!("details.status_codes.{code}"),
-                    "is not a status code such as \"200\"",
-                )
+                SmpError::field(format!("details.status_codes.{code}"), "is not a status code such as \"200\"")
             })?;
             s.add_status(status, *n);
         }
         for (kind, n) in &d.error_kinds {
-            let kind = ErrorKind::ALL
-                .into_iter()
-                .find(|k| k.as_str() == kind)
-                .unwrap_or(ErrorKind::Other);
+            let kind = ErrorKind::ALL.into_iter().find(|k| k.as_str() == kind).unwrap_or(ErrorKind::Other);
             s.errors[kind as usize] += n;
         }
         Ok(s)
@@ -46,11 +40,7 @@ impl ResultDocument {
         let d = &self.details;
         WorkerSummary {
             id: self.id.clone(),
-            worker: self
-                .labels
-                .get("worker")
-                .cloned()
-                .unwrap_or_else(|| self.name().to_string()),
+            worker: self.labels.get("worker").cloned().unwrap_or_else(|| self.name().to_string()),
             start_time: self.start_time,
             end_time: self.end_time,
             requests: d.requests,
@@ -73,17 +63,12 @@ impl ResultDocument {
 /// any part's is. The configuration is the first part's with connections and threads added.
 pub fn merge(docs: &[ResultDocument], meta: &RunMeta) -> Result<ResultDocument, SmpError> {
     let Some(first) = docs.first() else {
-        return Err(SmpError::field(
-            "results",
-            "nothing to merge; give at least one result",
-        ));
+        return Err(SmpError::field("results", "nothing to merge; give at least one result"));
     };
     let mut stats = Stats::new();
     for (i, doc) in docs.iter().enumerate() {
         let s = doc.stats().map_err(|e| match e {
-            SmpError::Field { path, reason } => {
-                SmpError::field(format!("results[{i}].{path}"), reason)
-            }
+            SmpError::Field { path, reason } => SmpError::field(format!("results[{i}].{path}"), reason),
             other => other,
         })?;
         stats.merge(&s);
@@ -92,27 +77,15 @@ pub fn merge(docs: &[ResultDocument], meta: &RunMeta) -> Result<ResultDocument, 
     config.connections = docs.iter().map(|d| d.details.config.connections).sum();
     config.threads = docs.iter().map(|d| d.details.config.threads).sum();
     config.shard = loadgen::Shard::default();
-    let sum_all = |f: &dyn Fn(&ResultDocument) -> Option<f64>| -> Option<f64> {
-        docs.iter().map(f).sum::<Option<f64>>()
-    };
+    let sum_all =
+        |f: &dyn Fn(&ResultDocument) -> Option<f64>| -> Option<f64> { docs.iter().map(f).sum::<Option<f64>>() };
     let parts = Parts {
         stats: &stats,
         series: merge_series(docs),
         config,
-        started_at: docs
-            .iter()
-            .map(|d| d.start_time)
-            .min()
-            .unwrap_or(first.start_time),
-        ended_at: docs
-            .iter()
-            .map(|d| d.end_time)
-            .max()
-            .unwrap_or(first.end_time),
-        elapsed_s: docs
-            .iter()
-            .map(|d| d.details.duration_s)
-            .fold(0.0, f64::max),
+        started_at: docs.iter().map(|d| d.start_time).min().unwrap_or(first.start_time),
+        ended_at: docs.iter().map(|d| d.end_time).max().unwrap_or(first.end_time),
+        elapsed_s: docs.iter().map(|d| d.details.duration_s).fold(0.0, f64::max),
         planned: docs.iter().map(|d| d.details.planned).sum(),
         target_rate: sum_all(&|d| d.details.target_rate),
         cancelled: docs.iter().any(|d| d.details.cancelled),
@@ -127,17 +100,10 @@ pub fn merge(docs: &[ResultDocument], meta: &RunMeta) -> Result<ResultDocument, 
 }
 
 fn merge_series(docs: &[ResultDocument]) -> Vec<SeriesPoint> {
-    let len = docs
-        .iter()
-        .map(|d| d.details.series.len())
-        .max()
-        .unwrap_or(0);
+    let len = docs.iter().map(|d| d.details.series.len()).max().unwrap_or(0);
     (0..len)
         .map(|i| {
-            let points: Vec<&SeriesPoint> = docs
-                .iter()
-                .filter_map(|d| d.details.series.get(i))
-                .collect();
+            let points: Vec<&SeriesPoint> = docs.iter().filter_map(|d| d.details.series.get(i)).collect();
             let target: Option<f64> = if points.iter().all(|p| p.target_rate.is_some()) {
                 points.iter().map(|p| p.target_rate).sum()
             } else {

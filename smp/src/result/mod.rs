@@ -45,8 +45,7 @@ use serde::{Deserialize, Serialize};
 
 pub use config::{LoadConfig, RunConfig, StageConfig, TargetConfig, TlsConfig};
 pub use details::{
-    Details, Histograms, Percentiles, SPECTRUM_TICKS, SeriesPoint, Spectrum, SpectrumPoint,
-    WorkerSummary,
+    Details, Histograms, Percentiles, SPECTRUM_TICKS, SeriesPoint, Spectrum, SpectrumPoint, WorkerSummary,
 };
 pub use merge::merge;
 
@@ -87,11 +86,7 @@ pub struct RunMeta {
 impl RunMeta {
     /// Metadata for a test called `name`, run by meshperf.
     pub fn new(name: impl Into<String>) -> Self {
-        RunMeta {
-            name: name.into(),
-            generator: GENERATOR.to_string(),
-            ..RunMeta::default()
-        }
+        RunMeta { name: name.into(), generator: GENERATOR.to_string(), ..RunMeta::default() }
     }
 }
 
@@ -197,10 +192,7 @@ impl ResultDocument {
         };
         ResultDocument {
             smp_version: SMP_VERSION.to_string(),
-            id: meta
-                .id
-                .clone()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            id: meta.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             labels: labels(meta, &parts.config),
             start_time: parts.started_at,
             end_time: parts.ended_at,
@@ -227,12 +219,11 @@ impl ResultDocument {
 
     /// Reads a document written by [`to_json_pretty`](Self::to_json_pretty) (or its YAML form).
     pub fn from_json(text: &str) -> Result<Self, SmpError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| SmpError::Syntax {
-                what: "the result document".into(),
-                format: "JSON",
-                reason: e.to_string(),
-            })?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| SmpError::Syntax {
+            what: "the result document".into(),
+            format: "JSON",
+            reason: e.to_string(),
+        })?;
         Self::from_value(value)
     }
 
@@ -241,12 +232,11 @@ impl ResultDocument {
         if text.trim_start().starts_with('{') {
             return Self::from_json(text);
         }
-        let value: serde_json::Value =
-            serde_yaml::from_str(text).map_err(|e| SmpError::Syntax {
-                what: "the result document".into(),
-                format: "YAML",
-                reason: e.to_string(),
-            })?;
+        let value: serde_json::Value = serde_yaml::from_str(text).map_err(|e| SmpError::Syntax {
+            what: "the result document".into(),
+            format: "YAML",
+            reason: e.to_string(),
+        })?;
         Self::from_value(value)
     }
 
@@ -254,15 +244,10 @@ impl ResultDocument {
     pub fn load(path: &std::path::Path) -> Result<Self, SmpError> {
         let text = std::fs::read_to_string(path).map_err(|e| SmpError::read(path, e))?;
         Self::from_text(&text).map_err(|e| match e {
-            SmpError::Syntax { format, reason, .. } => SmpError::Syntax {
-                what: path.display().to_string(),
-                format,
-                reason,
-            },
-            SmpError::Field { path: p, reason } => SmpError::Field {
-                path: format!("{}: {p}", path.display()),
-                reason,
-            },
+            SmpError::Syntax { format, reason, .. } => {
+                SmpError::Syntax { what: path.display().to_string(), format, reason }
+            }
+            SmpError::Field { path: p, reason } => SmpError::Field { path: format!("{}: {p}", path.display()), reason },
             other => other,
         })
     }
@@ -290,19 +275,10 @@ impl ResultDocument {
 }
 
 /// Deserialises with the failing key's path in the message.
-pub(crate) fn serde_path_error<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-) -> Result<T, SmpError> {
+pub(crate) fn serde_path_error<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, SmpError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        SmpError::field(
-            if path == "." {
-                "(top level)".into()
-            } else {
-                path
-            },
-            e.into_inner().to_string(),
-        )
+        SmpError::field(if path == "." { "(top level)".into() } else { path }, e.into_inner().to_string())
     })
 }
 
@@ -310,18 +286,11 @@ fn labels(meta: &RunMeta, config: &RunConfig) -> BTreeMap<String, String> {
     let mut labels = meta.labels.clone();
     labels.insert("name".into(), meta.name.clone());
     let urls: Vec<&str> = config.targets.iter().map(|t| t.url.as_str()).collect();
-    labels.insert(
-        "url".into(),
-        urls.first().copied().unwrap_or_default().to_string(),
-    );
+    labels.insert("url".into(), urls.first().copied().unwrap_or_default().to_string());
     if urls.len() > 1 {
         labels.insert("urls".into(), urls.join(" "));
     }
-    let generator = if meta.generator.is_empty() {
-        GENERATOR
-    } else {
-        meta.generator.as_str()
-    };
+    let generator = if meta.generator.is_empty() { GENERATOR } else { meta.generator.as_str() };
     labels.insert("generator".into(), generator.to_string());
     match &meta.requested_generator {
         Some(r) if r != generator => {
@@ -336,22 +305,15 @@ fn labels(meta: &RunMeta, config: &RunConfig) -> BTreeMap<String, String> {
 pub(crate) mod rfc3339 {
     use super::*;
 
-    pub(crate) fn serialize<S: serde::Serializer>(
-        t: &DateTime<Utc>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
     }
 
-    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
-        d: D,
-    ) -> Result<DateTime<Utc>, D::Error> {
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let text = String::deserialize(d)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| {
-                serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time ({e})"))
-            })
+            .map_err(|e| serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time ({e})")))
     }
 }
 

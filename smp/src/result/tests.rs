@@ -19,34 +19,18 @@ fn top_level_is_a_real_smp_result() {
     assert_eq!(doc.id, "5f0c1a52-0000-4000-8000-000000000001");
     assert_eq!(doc.labels["name"], "checkout");
     assert_eq!(doc.labels["url"], "http://127.0.0.1:8080/a");
-    assert_eq!(
-        doc.labels["urls"],
-        "http://127.0.0.1:8080/a http://127.0.0.1:8080/b"
-    );
+    assert_eq!(doc.labels["urls"], "http://127.0.0.1:8080/a http://127.0.0.1:8080/b");
     assert_eq!(doc.labels["generator"], "meshperf");
     assert_eq!(doc.labels["requested_generator"], "fortio");
     assert_eq!(doc.labels["team"], "payments");
     // latencies in ms: values 1..=1000 ms
     assert_eq!(doc.latencies_ms.min, 1.0);
-    assert!(
-        (doc.latencies_ms.p50 - 500.0).abs() <= 0.5,
-        "{}",
-        doc.latencies_ms.p50
-    );
-    assert!(
-        (doc.latencies_ms.p99 - 990.0).abs() <= 1.0,
-        "{}",
-        doc.latencies_ms.p99
-    );
+    assert!((doc.latencies_ms.p50 - 500.0).abs() <= 0.5, "{}", doc.latencies_ms.p50);
+    assert!((doc.latencies_ms.p99 - 990.0).abs() <= 1.0, "{}", doc.latencies_ms.p99);
     assert!((doc.latencies_ms.max - 1000.0).abs() <= 1.0);
     assert!((doc.latencies_ms.average - 500.5).abs() < 0.5);
     assert!((doc.actual_qps - 100.0).abs() < 1e-9);
-    for empty in [
-        &doc.details_uri,
-        &doc.test_id,
-        &doc.mesh_config_id,
-        &doc.env_id,
-    ] {
+    for empty in [&doc.details_uri, &doc.test_id, &doc.mesh_config_id, &doc.env_id] {
         assert!(empty.is_empty());
     }
 }
@@ -65,14 +49,8 @@ fn details_counts_and_config() {
     assert_eq!(d.series[0].requests, 100);
     assert!(d.spectrum.latency_ms.len() > 10);
     assert_eq!(d.spectrum.latency_ms.last().unwrap().percentile, 100.0);
-    assert_eq!(
-        d.config.targets[0].headers[0],
-        ("authorization".into(), "<redacted>".into())
-    );
-    assert_eq!(
-        d.config.targets[0].headers[1],
-        ("x-test".into(), "yes".into())
-    );
+    assert_eq!(d.config.targets[0].headers[0], ("authorization".into(), "<redacted>".into()));
+    assert_eq!(d.config.targets[0].headers[1], ("x-test".into(), "yes".into()));
     assert_eq!(d.config.load, LoadConfig::Constant { rate: 100.0 });
     assert_eq!(d.config.duration_s, Some(10.0));
     assert!((d.service_time_ms.p50 - 250.0).abs() <= 0.5);
@@ -82,33 +60,23 @@ fn details_counts_and_config() {
 fn json_round_trip_and_times_in_utc() {
     let doc = sample();
     let json = doc.to_json_pretty();
-    assert!(
-        json.contains("\"start_time\": \"2026-03-17T14:53:05.000000Z\""),
-        "{json}"
-    );
+    assert!(json.contains("\"start_time\": \"2026-03-17T14:53:05.000000Z\""), "{json}");
     let back = ResultDocument::from_json(&json).unwrap();
     assert_eq!(back, doc);
     let yaml = doc.to_yaml();
     assert_eq!(ResultDocument::from_text(&yaml).unwrap(), doc);
     // An offset time is read and converted to UTC.
     let shifted = json.replace("2026-03-17T14:53:05.000000Z", "2026-03-17T16:53:05+02:00");
-    assert_eq!(
-        ResultDocument::from_json(&shifted).unwrap().start_time,
-        doc.start_time
-    );
+    assert_eq!(ResultDocument::from_json(&shifted).unwrap().start_time, doc.start_time);
 }
 
 #[test]
 fn bad_documents_name_the_field() {
     let mut v: serde_json::Value = serde_json::from_str(&sample().to_json_pretty()).unwrap();
     v["details"]["requests"] = serde_json::json!("many");
-    let err = ResultDocument::from_json(&v.to_string())
-        .unwrap_err()
-        .to_string();
+    let err = ResultDocument::from_json(&v.to_string()).unwrap_err().to_string();
     assert!(err.starts_with("details.requests:"), "{err}");
-    let err = ResultDocument::from_json("{\"smp_version\": 1}")
-        .unwrap_err()
-        .to_string();
+    let err = ResultDocument::from_json("{\"smp_version\": 1}").unwrap_err().to_string();
     assert!(err.contains("not a meshperf result document"), "{err}");
     assert!(ResultDocument::from_json("{").is_err());
     assert!(ResultDocument::from_text("- a\n- b").is_err());
@@ -127,18 +95,13 @@ fn merged_documents_equal_one_run_fed_every_value() {
     let b = testutil::report_with(501..=1000, 1200);
     let whole = testutil::report_with(1..=1000, 1200);
     let meta = RunMeta::new("merged");
-    let docs = [
-        ResultDocument::from_report(&a, &RunMeta::new("w1")),
-        ResultDocument::from_report(&b, &RunMeta::new("w2")),
-    ];
+    let docs =
+        [ResultDocument::from_report(&a, &RunMeta::new("w1")), ResultDocument::from_report(&b, &RunMeta::new("w2"))];
     let merged = merge(&docs, &meta).unwrap();
     let stats = merged.stats().unwrap();
     assert_eq!(stats.latency, whole.stats.latency);
     assert_eq!(stats.service, whole.stats.service);
-    assert_eq!(
-        merged.details.latency_ms,
-        Percentiles::from_histogram(&whole.stats.latency)
-    );
+    assert_eq!(merged.details.latency_ms, Percentiles::from_histogram(&whole.stats.latency));
     assert_eq!(merged.details.requests, 1000);
     assert_eq!(merged.details.status_codes["200"], 980);
     assert_eq!(merged.details.duration_s, 1.2);
@@ -151,10 +114,7 @@ fn merged_documents_equal_one_run_fed_every_value() {
     assert_eq!(merged.details.series[0].requests, 200);
     assert!(merge(&[], &meta).is_err());
     // The merged document is itself valid and round-trips.
-    assert_eq!(
-        ResultDocument::from_json(&merged.to_json_pretty()).unwrap(),
-        merged
-    );
+    assert_eq!(ResultDocument::from_json(&merged.to_json_pretty()).unwrap(), merged);
 }
 
 #[test]
@@ -169,8 +129,7 @@ fn empty_run_has_zeros_not_nans() {
 
 #[test]
 fn output_matches_the_json_schema() {
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../schema/result.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(include_str!("../../schema/result.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let merged = merge(&[sample(), sample()], &RunMeta::new("m")).unwrap();
     let closed = {
@@ -181,10 +140,7 @@ fn output_matches_the_json_schema() {
     };
     for doc in [sample(), merged, closed] {
         let value: serde_json::Value = serde_json::from_str(&doc.to_json_pretty()).unwrap();
-        let errors: Vec<String> = validator
-            .iter_errors(&value)
-            .map(|e| format!("{}: {e}", e.instance_path))
-            .collect();
+        let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{}: {e}", e.instance_path)).collect();
         assert!(errors.is_empty(), "{errors:#?}");
     }
     // The schema is strict: an unknown key or a wrong type fails.
