@@ -10,8 +10,10 @@
 //! - [`model`]: the SMP messages generated from `proto/smp` (spec names and numbers), with serde.
 //! - [`profile`]: SMP test configs and Meshery profiles in (every spelling), validated, as
 //!   engine run plans ([`profile::load`], [`profile::TestProfile::to_plans`]).
+//! - [`export`]: SMP JSON/YAML, fortio `HTTPRunnerResults` JSON, CSV and HdrHistogram logs.
 //! - [`error`]: [`SmpError`], whose messages name the field path and the fix.
 pub mod error;
+pub mod export;
 pub mod model;
 pub mod profile;
 pub mod result;
