@@ -6,7 +6,11 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod progress;
 pub mod run;
+pub mod run_plan;
+pub mod signals;
+pub mod summary;
 pub mod worker;
 
 /// Process exit codes, documented in the README.
