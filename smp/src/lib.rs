@@ -11,9 +11,12 @@
 //! - [`profile`]: SMP test configs and Meshery profiles in (every spelling), validated, as
 //!   engine run plans ([`profile::load`], [`profile::TestProfile::to_plans`]).
 //! - [`export`]: SMP JSON/YAML, fortio `HTTPRunnerResults` JSON, CSV and HdrHistogram logs.
+//! - [`chart`]: percentile spectrum, latency and throughput over time, several results
+//!   overlaid, as SVG or PNG.
 //! - [`gate`]: CI gates (`p99<=20ms`, `errors<0.1%`, `rps>=1000`), baseline comparisons, and
 //!   their Markdown and JUnit reports.
 //! - [`error`]: [`SmpError`], whose messages name the field path and the fix.
+pub mod chart;
 pub mod error;
 pub mod export;
 pub mod gate;
