@@ -5,10 +5,12 @@
 //! - [`server`]: the in-process hyper test server and its knobs.
 //! - [`tls`]: a throwaway CA, server and client certificates written to a temp dir.
 //! - [`bin`]: builds `meshperf` once and runs it.
+//! - [`worker`]: load workers on loopback, in process or as the real `meshperf worker`.
 
 pub mod bin;
 pub mod server;
 pub mod tls;
+pub mod worker;
 
 use std::time::{Duration, Instant};
 

@@ -184,7 +184,10 @@ impl MeshService for MeshAdapter {
         Ok(Response::new(Box::pin(events)))
     }
 
-    async fn provision(&self, _: Request<proto::ProvisionRequest>) -> Result<Response<proto::ProvisionResponse>, Status> {
+    async fn provision(
+        &self,
+        _: Request<proto::ProvisionRequest>,
+    ) -> Result<Response<proto::ProvisionResponse>, Status> {
         Err(Status::unimplemented(
             "meshperf is a performance adapter and does not provision components; \
              use the meshperf_run_performance_test operation",
@@ -195,11 +198,8 @@ impl MeshService for MeshAdapter {
         &self,
         _: Request<proto::ComponentInfoRequest>,
     ) -> Result<Response<proto::ComponentInfoResponse>, Status> {
-        let properties = [
-            ("capabilities", "performance-test"),
-            ("protocols", "http1,http2,https"),
-            ("result_format", "smp"),
-        ];
+        let properties =
+            [("capabilities", "performance-test"), ("protocols", "http1,http2,https"), ("result_format", "smp")];
         Ok(Response::new(proto::ComponentInfoResponse {
             r#type: "adapter".into(),
             name: ADAPTER_NAME.into(),

@@ -46,7 +46,9 @@ fn number(v: Option<&Value>, path: &str) -> Result<f64, WorkerError> {
     match v {
         None => Ok(0.0),
         Some(Value::Number(n)) => n.as_f64().ok_or_else(|| WorkerError::invalid(path, "is not a number")),
-        Some(Value::String(s)) => s.trim().parse().map_err(|_| WorkerError::invalid(path, format!("{s:?} is not a number"))),
+        Some(Value::String(s)) => {
+            s.trim().parse().map_err(|_| WorkerError::invalid(path, format!("{s:?} is not a number")))
+        }
         Some(_) => Err(WorkerError::invalid(path, "must be a number")),
     }
 }
@@ -56,7 +58,11 @@ fn string_map(v: Option<&Value>, path: &str) -> Result<Vec<(String, String)>, Wo
         None => Ok(Vec::new()),
         Some(Value::Object(m)) => m
             .iter()
-            .map(|(k, v)| text(Some(v)).map(|v| (k.clone(), v)).ok_or_else(|| WorkerError::invalid(format!("{path}.{k}"), "must be a string")))
+            .map(|(k, v)| {
+                text(Some(v))
+                    .map(|v| (k.clone(), v))
+                    .ok_or_else(|| WorkerError::invalid(format!("{path}.{k}"), "must be a string"))
+            })
             .collect(),
         Some(_) => Err(WorkerError::invalid(path, "must be a map of strings")),
     }
@@ -66,7 +72,9 @@ fn check_protocol(v: Option<&Value>, path: &str) -> Result<(), WorkerError> {
     let ok = match v {
         None => true,
         Some(Value::Number(n)) => matches!(n.as_i64(), Some(0 | 1)),
-        Some(Value::String(s)) => matches!(s.to_ascii_uppercase().as_str(), "" | "HTTP" | "PROTOCOL_HTTP" | "PROTOCOL_INVALID"),
+        Some(Value::String(s)) => {
+            matches!(s.to_ascii_uppercase().as_str(), "" | "HTTP" | "PROTOCOL_HTTP" | "PROTOCOL_INVALID")
+        }
         Some(_) => false,
     };
     if ok { Ok(()) } else { Err(WorkerError::invalid(path, "only HTTP (1, PROTOCOL_HTTP) is supported by meshperf")) }
@@ -145,9 +153,8 @@ pub fn parse(body: &str) -> Result<TestConfig, WorkerError> {
     plan.threads = plan.threads.min(connections).max(1);
     plan.load = if rate > 0.0 { Load::Open(RateShape::Constant(rate)) } else { Load::Closed };
     plan.duration = Some(match text(field(test, "duration", "duration")) {
-        Some(d) if !d.trim().is_empty() => {
-            loadgen::parse::duration(&p("duration"), &d).map_err(|e| WorkerError::invalid(p("duration"), e.to_string()))?
-        }
+        Some(d) if !d.trim().is_empty() => loadgen::parse::duration(&p("duration"), &d)
+            .map_err(|e| WorkerError::invalid(p("duration"), e.to_string()))?,
         _ => DEFAULT_DURATION,
     });
     plan.validate()?;
@@ -193,7 +200,8 @@ mesh:
         assert_eq!(c.plan.connections, 2);
         assert_eq!(c.plan.load, Load::Open(RateShape::Constant(10.0)));
         assert_eq!(c.plan.duration, Some(Duration::from_secs(5)));
-        let h: Vec<String> = c.plan.targets[0].headers.iter().map(|(k, v)| format!("{k}={}", v.to_str().unwrap())).collect();
+        let h: Vec<String> =
+            c.plan.targets[0].headers.iter().map(|(k, v)| format!("{k}={}", v.to_str().unwrap())).collect();
         assert_eq!(h, ["x-a=1", "cookie=session=abc"]);
     }
 

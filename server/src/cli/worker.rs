@@ -52,7 +52,8 @@ impl WorkerArgs {
     pub fn config(&self) -> Result<WorkerConfig, CliError> {
         let token = self.token.clone().ok_or_else(|| {
             CliError::Usage(
-                "a worker needs a shared token so it is not an open relay: give --token or set MESHPERF_WORKER_TOKEN".into(),
+                "a worker needs a shared token so it is not an open relay: give --token or set MESHPERF_WORKER_TOKEN"
+                    .into(),
             )
         })?;
         let token = Token::new(token).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -124,8 +125,19 @@ mod tests {
     #[test]
     fn flags_parse_into_a_config() {
         let cmd = Cmd::try_parse_from([
-            "w", "--token", "t", "--allow", "10.0.0.0/8", "--allow", "svc.local", "--max-runs", "2",
-            "--max-rate", "5k", "--max-duration", "1m",
+            "w",
+            "--token",
+            "t",
+            "--allow",
+            "10.0.0.0/8",
+            "--allow",
+            "svc.local",
+            "--max-runs",
+            "2",
+            "--max-rate",
+            "5k",
+            "--max-duration",
+            "1m",
         ])
         .unwrap();
         let c = cmd.args.config().unwrap();

@@ -92,7 +92,10 @@ pub(crate) enum FromWorker {
 }
 
 /// Waits for the `Accepted` event that opens a run's stream.
-pub(crate) async fn accepted(stream: &mut Streaming<proto::RunEvent>, timeout: Duration) -> Result<proto::Accepted, Status> {
+pub(crate) async fn accepted(
+    stream: &mut Streaming<proto::RunEvent>,
+    timeout: Duration,
+) -> Result<proto::Accepted, Status> {
     match tokio::time::timeout(timeout, stream.message()).await {
         Err(_) => Err(Status::deadline_exceeded("the worker did not confirm the run in time")),
         Ok(Err(status)) => Err(status),

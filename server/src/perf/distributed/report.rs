@@ -84,7 +84,7 @@ pub enum WorkerStatus {
 }
 
 /// One worker's part of a distributed run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct WorkerOutcome {
     /// The worker's address, as given.
     pub address: String,
@@ -94,6 +94,8 @@ pub struct WorkerOutcome {
     pub status: WorkerStatus,
     /// Requests it finished (responses and errors) in the measured window.
     pub requests: u64,
+    /// What it measured (for a lost worker: what it reported before it went).
+    pub stats: loadgen::Stats,
 }
 
 /// The result of a distributed run.

@@ -210,7 +210,8 @@ fn finish(
                 (r.doc, status, r.stats)
             }
             End::Lost { reason, at } => {
-                let opened = DateTime::<Utc>::from(start_at) + chrono::Duration::from_std(plan.warmup).unwrap_or_default();
+                let opened =
+                    DateTime::<Utc>::from(start_at) + chrono::Duration::from_std(plan.warmup).unwrap_or_default();
                 let report = Report {
                     plan: f.plan.clone(),
                     started_at: opened,
@@ -228,8 +229,14 @@ fn finish(
             }
         };
         doc.labels.insert("worker".into(), f.address.clone());
-        outcomes.push(WorkerOutcome { address: f.address, index: i as u32, status, requests: part.finished() });
         stats.merge(&part);
+        outcomes.push(WorkerOutcome {
+            address: f.address,
+            index: i as u32,
+            status,
+            requests: part.finished(),
+            stats: part,
+        });
         docs.push(doc);
     }
     if lost.len() == docs.len() {

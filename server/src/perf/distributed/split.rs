@@ -28,7 +28,8 @@ pub fn endpoint_uri(address: &str) -> Result<String, DistributedError> {
         Some(end) => authority[end..].contains(':'),
         None => authority.matches(':').count() == 1,
     };
-    let uri = if has_port { format!("http://{authority}") } else { format!("http://{authority}:{DEFAULT_WORKER_PORT}") };
+    let uri =
+        if has_port { format!("http://{authority}") } else { format!("http://{authority}:{DEFAULT_WORKER_PORT}") };
     http::Uri::try_from(uri.as_str()).map_err(|e| bad(&e.to_string()))?;
     Ok(uri)
 }

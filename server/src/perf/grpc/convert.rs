@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use loadgen::{ErrorKind, HttpVersion, LatencyHistogram, Load, Phase, RateShape, RunPlan, Shard, Snapshot, Stage, Stats, Target};
+use loadgen::{
+    ErrorKind, HttpVersion, LatencyHistogram, Load, Phase, RateShape, RunPlan, Shard, Snapshot, Stage, Stats, Target,
+};
 
 use super::error::WorkerError;
 use super::proto;
@@ -144,9 +146,10 @@ pub fn plan_from_proto(p: proto::Plan, default_threads: u32) -> Result<(RunPlan,
         Some(proto::load::Shape::Stages(s)) => {
             let mut stages = Vec::with_capacity(s.stages.len());
             for (i, st) in s.stages.iter().enumerate() {
-                let d = st.duration.as_ref().ok_or_else(|| {
-                    WorkerError::invalid(format!("plan.load.stages[{i}].duration"), "is missing")
-                })?;
+                let d = st
+                    .duration
+                    .as_ref()
+                    .ok_or_else(|| WorkerError::invalid(format!("plan.load.stages[{i}].duration"), "is missing"))?;
                 stages.push(Stage {
                     duration: duration_from_proto(d, &format!("plan.load.stages[{i}].duration"))?,
                     rate: st.rate,
@@ -311,7 +314,10 @@ mod tests {
             (plan.http, plan.h2_streams, plan.connections, plan.threads)
         );
         assert_eq!(back.load, plan.load);
-        assert_eq!((back.duration, back.max_requests, back.warmup, back.timeout), (None, Some(50), plan.warmup, plan.timeout));
+        assert_eq!(
+            (back.duration, back.max_requests, back.warmup, back.timeout),
+            (None, Some(50), plan.warmup, plan.timeout)
+        );
         assert_eq!((back.shard, back.start_at), (plan.shard, plan.start_at));
     }
 

@@ -35,7 +35,8 @@ impl Token {
     pub fn check(&self, metadata: &MetadataMap) -> Result<(), WorkerError> {
         let value = metadata.get("authorization").ok_or(WorkerError::MissingToken)?;
         let text = value.to_str().map_err(|_| WorkerError::WrongToken)?;
-        let given = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")).ok_or(WorkerError::WrongToken)?;
+        let given =
+            text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")).ok_or(WorkerError::WrongToken)?;
         if constant_time_eq(given.trim().as_bytes(), self.0.as_bytes()) { Ok(()) } else { Err(WorkerError::WrongToken) }
     }
 
@@ -267,12 +268,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_runs: 1,
-            max_rate: 100_000.0,
-            max_connections: 1_000,
-            max_duration: Duration::from_secs(600),
-        }
+        Limits { max_runs: 1, max_rate: 100_000.0, max_connections: 1_000, max_duration: Duration::from_secs(600) }
     }
 }
 
@@ -391,7 +387,8 @@ mod tests {
 
     #[test]
     fn ceilings() {
-        let limits = Limits { max_runs: 1, max_rate: 100.0, max_connections: 10, max_duration: Duration::from_secs(60) };
+        let limits =
+            Limits { max_runs: 1, max_rate: 100.0, max_connections: 10, max_duration: Duration::from_secs(60) };
         let mut plan = RunPlan::new(vec![Target::get("http://127.0.0.1/").unwrap()]);
         plan.connections = 11;
         assert!(matches!(limits.apply(&mut plan), Err(WorkerError::Ceiling { what: "connections", .. })));

@@ -58,7 +58,9 @@ fn event(e: proto::run_event::Event) -> Result<proto::RunEvent, Status> {
 /// Turns a run's output into wire events; the final event carries the result document.
 fn output_event(output: RunOutput, meta: &RunMeta) -> Result<proto::RunEvent, Status> {
     match output {
-        RunOutput::Progress(seq, snap) => event(proto::run_event::Event::Progress(convert::progress_to_proto(seq, &snap))),
+        RunOutput::Progress(seq, snap) => {
+            event(proto::run_event::Event::Progress(convert::progress_to_proto(seq, &snap)))
+        }
         RunOutput::Done(Ok(report)) => {
             let doc = ResultDocument::from_report(&report, meta);
             let result_json =
