@@ -5,7 +5,16 @@
 //!   sentence and an exit code.
 //! - [`perf`]: the perf gRPC service and worker, and runs spread over workers.
 //! - [`adapters`]: Meshery's adapter protocol (`meshes.MeshService`).
+//! - [`serve`]: `meshperf serve` as a library: state, HTTP [`http::app`], graceful shutdown.
+//! - [`config`]: the server's environment, validated; [`store`]: SQLite/PostgreSQL via sqlx.
+//! - [`providers`]: who is calling (local and remote JWT providers); [`http`]: the router,
+//!   errors, auth middleware, metrics, OpenAPI and a small HTTP client.
 
 pub mod adapters;
 pub mod cli;
 pub mod perf;
+pub mod config;
+pub mod store;
+pub mod http;
+pub mod providers;
+pub mod serve;

@@ -136,28 +136,13 @@ impl Config {
 
     /// Reads the configuration from `get` (a variable lookup; tests pass a map).
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let mut errors = Vec::new();
 
         let mut port = DEFAULT_PORT;
-        push(
-            &mut errors,
-            parse_into(&get, "PORT", &mut port, "a port number from 0 to 65535"),
-        );
+        push(&mut errors, parse_into(&get, "PORT", &mut port, "a port number from 0 to 65535"));
         let mut bind: IpAddr = [127, 0, 0, 1].into();
-        push(
-            &mut errors,
-            parse_into(
-                &get,
-                "MESHPERF_BIND",
-                &mut bind,
-                "an IP address such as 127.0.0.1 or 0.0.0.0",
-            ),
-        );
+        push(&mut errors, parse_into(&get, "MESHPERF_BIND", &mut bind, "an IP address such as 127.0.0.1 or 0.0.0.0"));
         let mut debug = false;
         push(&mut errors, bool_into(&get, "DEBUG", &mut debug));
         for ignored in ["SKIP_COMP_GEN", "DISABLE_OPERATOR", "PLAYGROUND"] {
@@ -169,16 +154,15 @@ impl Config {
             None => match get("HOME") {
                 Some(h) => PathBuf::from(h).join(".meshperf"),
                 None => {
-                    errors.push("neither MESHPERF_HOME nor HOME is set; set MESHPERF_HOME to a writable directory".into());
+                    errors.push(
+                        "neither MESHPERF_HOME nor HOME is set; set MESHPERF_HOME to a writable directory".into(),
+                    );
                     PathBuf::from(".meshperf")
                 }
             },
         };
         if home.is_relative() && get("MESHPERF_HOME").is_some() {
-            errors.push(format!(
-                "MESHPERF_HOME={} is relative; give an absolute path",
-                home.display()
-            ));
+            errors.push(format!("MESHPERF_HOME={} is relative; give an absolute path", home.display()));
         }
 
         let provider = provider(&get).unwrap_or_else(|e| {
@@ -186,14 +170,10 @@ impl Config {
             ProviderConfig::Local
         });
 
-        let adapter_urls: Vec<String> = get("ADAPTER_URLS")
-            .map(|v| split_list(&v))
-            .unwrap_or_default();
+        let adapter_urls: Vec<String> = get("ADAPTER_URLS").map(|v| split_list(&v)).unwrap_or_default();
         for a in &adapter_urls {
             if !valid_host_port(a) {
-                errors.push(format!(
-                    "ADAPTER_URLS has {a:?}, which is not host:port (for example localhost:10013)"
-                ));
+                errors.push(format!("ADAPTER_URLS has {a:?}, which is not host:port (for example localhost:10013)"));
             }
         }
 
@@ -206,13 +186,9 @@ impl Config {
         };
 
         let broker_url = get("BROKER_URL").and_then(|u| match url::Url::parse(&u) {
-            Ok(url) if matches!(url.scheme(), "nats" | "tls") && url.host_str().is_some() => {
-                Some(url)
-            }
+            Ok(url) if matches!(url.scheme(), "nats" | "tls") && url.host_str().is_some() => Some(url),
             _ => {
-                errors.push(format!(
-                    "BROKER_URL={u:?} is not a NATS URL; write nats://host:4222"
-                ));
+                errors.push(format!("BROKER_URL={u:?} is not a NATS URL; write nats://host:4222"));
                 None
             }
         });
@@ -231,45 +207,24 @@ impl Config {
             }
         };
 
-        let mut ceilings = Ceilings {
-            max_qps: 100_000.0,
-            max_connections: 1_000,
-            max_duration: Duration::from_secs(600),
-        };
+        let mut ceilings =
+            Ceilings { max_qps: 100_000.0, max_connections: 1_000, max_duration: Duration::from_secs(600) };
         push(
             &mut errors,
-            parse_into(
-                &get,
-                "MESHPERF_MAX_QPS",
-                &mut ceilings.max_qps,
-                "a positive number of requests per second",
-            ),
+            parse_into(&get, "MESHPERF_MAX_QPS", &mut ceilings.max_qps, "a positive number of requests per second"),
         );
         if !(ceilings.max_qps.is_finite() && ceilings.max_qps > 0.0) {
             errors.push("MESHPERF_MAX_QPS must be above 0".into());
         }
         push(
             &mut errors,
-            parse_into(
-                &get,
-                "MESHPERF_MAX_CONNECTIONS",
-                &mut ceilings.max_connections,
-                "a whole number above 0",
-            ),
+            parse_into(&get, "MESHPERF_MAX_CONNECTIONS", &mut ceilings.max_connections, "a whole number above 0"),
         );
-        push(
-            &mut errors,
-            duration_into(&get, "MESHPERF_MAX_DURATION", &mut ceilings.max_duration),
-        );
+        push(&mut errors, duration_into(&get, "MESHPERF_MAX_DURATION", &mut ceilings.max_duration));
         let mut max_concurrent_runs = 1usize;
         push(
             &mut errors,
-            parse_into(
-                &get,
-                "MESHPERF_MAX_CONCURRENT_RUNS",
-                &mut max_concurrent_runs,
-                "a whole number above 0",
-            ),
+            parse_into(&get, "MESHPERF_MAX_CONCURRENT_RUNS", &mut max_concurrent_runs, "a whole number above 0"),
         );
         let mut run_queue = 16usize;
         push(
@@ -282,15 +237,7 @@ impl Config {
             ),
         );
         let mut max_body = 2 * 1024 * 1024usize;
-        push(
-            &mut errors,
-            parse_into(
-                &get,
-                "MESHPERF_MAX_BODY",
-                &mut max_body,
-                "a number of bytes above 0",
-            ),
-        );
+        push(&mut errors, parse_into(&get, "MESHPERF_MAX_BODY", &mut max_body, "a number of bytes above 0"));
         for (name, zero) in [
             ("MESHPERF_MAX_CONNECTIONS", ceilings.max_connections == 0),
             ("MESHPERF_MAX_CONCURRENT_RUNS", max_concurrent_runs == 0),
@@ -302,34 +249,20 @@ impl Config {
             }
         }
 
-        let synchronous = match get("MESHPERF_SQLITE_SYNCHRONOUS")
-            .map(|s| s.to_ascii_lowercase())
-            .as_deref()
-        {
+        let synchronous = match get("MESHPERF_SQLITE_SYNCHRONOUS").map(|s| s.to_ascii_lowercase()).as_deref() {
             None | Some("full") => Synchronous::Full,
             Some("normal") => Synchronous::Normal,
             Some(other) => {
-                errors.push(format!(
-                    "MESHPERF_SQLITE_SYNCHRONOUS={other:?} is not `normal` or `full`"
-                ));
+                errors.push(format!("MESHPERF_SQLITE_SYNCHRONOUS={other:?} is not `normal` or `full`"));
                 Synchronous::Full
             }
         };
         let mut token_ttl = Duration::from_secs(30 * 24 * 3600);
-        push(
-            &mut errors,
-            duration_into(&get, "MESHPERF_TOKEN_TTL", &mut token_ttl),
-        );
+        push(&mut errors, duration_into(&get, "MESHPERF_TOKEN_TTL", &mut token_ttl));
         let mut shutdown_grace = Duration::from_secs(30);
-        push(
-            &mut errors,
-            duration_into(&get, "MESHPERF_SHUTDOWN_GRACE", &mut shutdown_grace),
-        );
+        push(&mut errors, duration_into(&get, "MESHPERF_SHUTDOWN_GRACE", &mut shutdown_grace));
         if let Some(otel) = get("OTEL_CONFIG") {
-            tracing::debug!(
-                otel,
-                "OTEL_CONFIG is accepted for Meshery compatibility and not used"
-            );
+            tracing::debug!(otel, "OTEL_CONFIG is accepted for Meshery compatibility and not used");
         }
 
         if !errors.is_empty() {
@@ -377,11 +310,7 @@ pub fn default_allow() -> AllowList {
 }
 
 fn split_list(v: &str) -> Vec<String> {
-    v.split([',', ' ', '\t', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect()
+    v.split([',', ' ', '\t', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
 fn valid_host_port(s: &str) -> bool {
@@ -398,18 +327,12 @@ fn parse_into<T: std::str::FromStr>(
     what: &str,
 ) -> Result<(), String> {
     if let Some(v) = get(name) {
-        *into = v
-            .parse()
-            .map_err(|_| format!("{name}={v:?} is not valid; give {what}"))?;
+        *into = v.parse().map_err(|_| format!("{name}={v:?} is not valid; give {what}"))?;
     }
     Ok(())
 }
 
-fn bool_into(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    into: &mut bool,
-) -> Result<(), String> {
+fn bool_into(get: &impl Fn(&str) -> Option<String>, name: &str, into: &mut bool) -> Result<(), String> {
     if let Some(v) = get(name) {
         *into = match v.to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => true,
@@ -420,15 +343,10 @@ fn bool_into(
     Ok(())
 }
 
-fn duration_into(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    into: &mut Duration,
-) -> Result<(), String> {
+fn duration_into(get: &impl Fn(&str) -> Option<String>, name: &str, into: &mut Duration) -> Result<(), String> {
     if let Some(v) = get(name) {
-        *into = humantime::parse_duration(&v).map_err(|e| {
-            format!("{name}={v:?} is not a duration ({e}); write for example 30s, 10m or 2h")
-        })?;
+        *into = humantime::parse_duration(&v)
+            .map_err(|e| format!("{name}={v:?} is not a duration ({e}); write for example 30s, 10m or 2h"))?;
     }
     Ok(())
 }
@@ -440,15 +358,10 @@ fn provider(get: &impl Fn(&str) -> Option<String>) -> Result<ProviderConfig, Vec
     }
     let mut errors = Vec::new();
     let mut base_urls = Vec::new();
-    for u in get("PROVIDER_BASE_URLS")
-        .map(|v| split_list(&v))
-        .unwrap_or_default()
-    {
+    for u in get("PROVIDER_BASE_URLS").map(|v| split_list(&v)).unwrap_or_default() {
         match url::Url::parse(&u) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => base_urls.push(url),
-            _ => errors.push(format!(
-                "PROVIDER_BASE_URLS has {u:?}, which is not an http(s) URL"
-            )),
+            _ => errors.push(format!("PROVIDER_BASE_URLS has {u:?}, which is not an http(s) URL")),
         }
     }
     let keys_path = get("KEYS_PATH").map(PathBuf::from);
@@ -465,15 +378,7 @@ fn provider(get: &impl Fn(&str) -> Option<String>) -> Result<ProviderConfig, Vec
             "PROVIDER={name:?} is a remote provider but neither PROVIDER_BASE_URLS nor KEYS_PATH says where its keys are; set one, or PROVIDER=None for the local provider"
         ));
     }
-    if errors.is_empty() {
-        Ok(ProviderConfig::Remote {
-            name,
-            base_urls,
-            keys_path,
-        })
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(ProviderConfig::Remote { name, base_urls, keys_path }) } else { Err(errors) }
 }
 
 fn database_url(u: &str) -> Result<DatabaseUrl, String> {
@@ -482,18 +387,13 @@ fn database_url(u: &str) -> Result<DatabaseUrl, String> {
             .ok()
             .filter(|p| p.host_str().is_some())
             .map(|_| DatabaseUrl::Postgres(u.to_string()))
-            .ok_or_else(|| {
-                "DATABASE_URL is not a valid postgres:// URL; write postgres://user@host:5432/db"
-                    .into()
-            });
+            .ok_or_else(|| "DATABASE_URL is not a valid postgres:// URL; write postgres://user@host:5432/db".into());
     }
-    let path = u
-        .strip_prefix("sqlite://")
-        .or_else(|| u.strip_prefix("sqlite:"));
+    let path = u.strip_prefix("sqlite://").or_else(|| u.strip_prefix("sqlite:"));
     match path {
-        Some(p) if !p.is_empty() && p != ":memory:" => Ok(DatabaseUrl::Sqlite(PathBuf::from(
-            p.split('?').next().unwrap_or(p),
-        ))),
+        Some(p) if !p.is_empty() && p != ":memory:" => {
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(p.split('?').next().unwrap_or(p))))
+        }
         _ => Err(format!(
             "DATABASE_URL={:?} is neither sqlite:PATH nor postgres://...; an in-memory database would lose runs",
             u.split('@').next_back().unwrap_or(u)
@@ -506,10 +406,7 @@ mod tests {
     use super::*;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_vars(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
     }
 
@@ -520,10 +417,7 @@ mod tests {
         assert_eq!(c.bind, IpAddr::from([127, 0, 0, 1]));
         assert_eq!(c.provider, ProviderConfig::Local);
         assert_eq!(c.home, PathBuf::from("/home/u/.meshperf"));
-        assert_eq!(
-            c.database,
-            DatabaseUrl::Sqlite(PathBuf::from("/home/u/.meshperf/meshperf.db"))
-        );
+        assert_eq!(c.database, DatabaseUrl::Sqlite(PathBuf::from("/home/u/.meshperf/meshperf.db")));
         assert!(c.allow.allows_ip("127.0.0.1".parse().unwrap()));
         assert!(!c.allow.allows_ip("10.0.0.1".parse().unwrap()));
         assert_eq!(c.synchronous, Synchronous::Full);
@@ -552,10 +446,7 @@ mod tests {
             "ADAPTER_URLS",
             "BROKER_URL",
         ] {
-            assert!(
-                e.0.iter().any(|err| err.starts_with(needle)),
-                "{needle}: {e}"
-            );
+            assert!(e.0.iter().any(|err| err.starts_with(needle)), "{needle}: {e}");
         }
     }
 
@@ -563,29 +454,15 @@ mod tests {
     fn remote_provider_needs_keys() {
         let e = cfg(&[("HOME", "/h"), ("PROVIDER", "Layer5")]).unwrap_err();
         assert!(e.0[0].contains("PROVIDER_BASE_URLS"), "{e}");
-        let c = cfg(&[
-            ("HOME", "/h"),
-            ("PROVIDER", "Layer5"),
-            ("PROVIDER_BASE_URLS", "http://127.0.0.1:1"),
-        ])
-        .unwrap();
+        let c = cfg(&[("HOME", "/h"), ("PROVIDER", "Layer5"), ("PROVIDER_BASE_URLS", "http://127.0.0.1:1")]).unwrap();
         assert!(matches!(c.provider, ProviderConfig::Remote { .. }));
     }
 
     #[test]
     fn database_urls() {
-        assert_eq!(
-            database_url("sqlite:/tmp/a.db").unwrap(),
-            DatabaseUrl::Sqlite("/tmp/a.db".into())
-        );
-        assert_eq!(
-            database_url("sqlite:///tmp/a.db").unwrap(),
-            DatabaseUrl::Sqlite("/tmp/a.db".into())
-        );
-        assert!(matches!(
-            database_url("postgres://postgres@127.0.0.1:5432/test").unwrap(),
-            DatabaseUrl::Postgres(_)
-        ));
+        assert_eq!(database_url("sqlite:/tmp/a.db").unwrap(), DatabaseUrl::Sqlite("/tmp/a.db".into()));
+        assert_eq!(database_url("sqlite:///tmp/a.db").unwrap(), DatabaseUrl::Sqlite("/tmp/a.db".into()));
+        assert!(matches!(database_url("postgres://postgres@127.0.0.1:5432/test").unwrap(), DatabaseUrl::Postgres(_)));
         let e = database_url("mysql://user:secret@h/db").unwrap_err();
         assert!(!e.contains("secret"), "{e}");
     }

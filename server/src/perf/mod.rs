@@ -3,3 +3,6 @@
 
 pub mod distributed;
 pub mod grpc;
+pub mod profiles;
+pub mod results;
+pub mod runs;

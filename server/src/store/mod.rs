@@ -95,10 +95,8 @@ impl Store {
         match url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
-                        path: dir.display().to_string(),
-                        source,
-                    })?;
+                    std::fs::create_dir_all(dir)
+                        .map_err(|source| StoreError::Dir { path: dir.display().to_string(), source })?;
                 }
                 let options = SqliteConnectOptions::new()
                     .filename(path)
@@ -114,20 +112,14 @@ impl Store {
                     .max_connections(4)
                     .connect_with(options)
                     .await
-                    .map_err(|source| StoreError::Open {
-                        what: path.display().to_string(),
-                        source,
-                    })?;
+                    .map_err(|source| StoreError::Open { what: path.display().to_string(), source })?;
                 sqlx::migrate!("migrations/sqlite").run(&pool).await?;
                 Ok(Store::Sqlite(pool))
             }
             DatabaseUrl::Postgres(url) => {
                 let what = redact(url);
-                let options =
-                    PgConnectOptions::from_str(url).map_err(|source| StoreError::Open {
-                        what: what.clone(),
-                        source,
-                    })?;
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|source| StoreError::Open { what: what.clone(), source })?;
                 let pool = PgPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(10))
@@ -150,10 +142,7 @@ impl Store {
 
     /// Checks that the database answers (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -179,17 +168,6 @@ fn redact(url: &str) -> String {
         }
         Err(_) => "(unparsable URL)".into(),
     }
-}
-
-/// Parses a JSON text column.
-pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
-    column: &'static str,
-    text: &str,
-) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-        column,
-        reason: e.to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -37,13 +37,7 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest {
-            page: 0,
-            page_size: DEFAULT_PAGE_SIZE,
-            search: "%".into(),
-            from: None,
-            to: None,
-        }
+        PageRequest { page: 0, page_size: DEFAULT_PAGE_SIZE, search: "%".into(), from: None, to: None }
     }
 }
 
@@ -88,10 +82,7 @@ pub struct OrderError {
 }
 
 fn split_order(text: &str, allowed: &'static str) -> Result<(String, Direction), OrderError> {
-    let err = || OrderError {
-        given: text.chars().take(100).collect(),
-        allowed,
-    };
+    let err = || OrderError { given: text.chars().take(100).collect(), allowed };
     let mut words = text.split_whitespace();
     let column = words.next().ok_or_else(err)?.to_string();
     let direction = match words.next().map(str::to_ascii_lowercase).as_deref() {
@@ -136,10 +127,7 @@ impl std::str::FromStr for ProfileOrder {
             "name" => ProfileOrder::Name(d),
             "last_run" | "lastRun" => ProfileOrder::LastRun(d),
             _ => {
-                return Err(OrderError {
-                    given: text.chars().take(100).collect(),
-                    allowed: ALLOWED,
-                });
+                return Err(OrderError { given: text.chars().take(100).collect(), allowed: ALLOWED });
             }
         })
     }
@@ -193,10 +181,7 @@ impl std::str::FromStr for ResultOrder {
             "created_at" | "createdAt" => ResultOrder::CreatedAt(d),
             "updated_at" | "updatedAt" => ResultOrder::UpdatedAt(d),
             _ => {
-                return Err(OrderError {
-                    given: text.chars().take(100).collect(),
-                    allowed: ALLOWED,
-                });
+                return Err(OrderError { given: text.chars().take(100).collect(), allowed: ALLOWED });
             }
         })
     }
@@ -231,18 +216,9 @@ mod tests {
 
     #[test]
     fn orders_come_from_the_allow_list_only() {
-        assert_eq!(
-            "updated_at desc".parse::<ProfileOrder>().unwrap().sql(),
-            "p.updated_at DESC, p.id DESC"
-        );
-        assert_eq!(
-            "lastRun asc".parse::<ProfileOrder>().unwrap(),
-            ProfileOrder::LastRun(Direction::Asc)
-        );
-        assert_eq!(
-            "name".parse::<ResultOrder>().unwrap(),
-            ResultOrder::Name(Direction::Desc)
-        );
+        assert_eq!("updated_at desc".parse::<ProfileOrder>().unwrap().sql(), "p.updated_at DESC, p.id DESC");
+        assert_eq!("lastRun asc".parse::<ProfileOrder>().unwrap(), ProfileOrder::LastRun(Direction::Asc));
+        assert_eq!("name".parse::<ResultOrder>().unwrap(), ResultOrder::Name(Direction::Desc));
         for attack in [
             "name;ATTACH DATABASE '/tmp/x.db' AS x;--",
             "(CASE WHEN 1=1 THEN name END)",

@@ -97,19 +97,13 @@ impl Store {
     }
 
     /// One profile of `owner`.
-    pub async fn get_profile(
-        &self,
-        owner: &str,
-        id: &str,
-    ) -> Result<Option<ProfileRow>, StoreError> {
+    pub async fn get_profile(&self, owner: &str, id: &str) -> Result<Option<ProfileRow>, StoreError> {
         let sql = format!("{SELECT} WHERE p.owner = $1 AND p.id = $2");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ProfileRow>(
-            &sql
-        )
-        .bind(owner)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ProfileRow>(&sql)
+            .bind(owner)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// A page of `owner`'s profiles whose name matches the request's search.
@@ -121,10 +115,7 @@ impl Store {
     ) -> Result<Page<ProfileRow>, StoreError> {
         let filter = "WHERE p.owner = $1 AND LOWER(p.name) LIKE $2 ESCAPE '\\'";
         // Only fixed text is joined: `order.sql()` is a `&'static str` from the allow-list.
-        let sql = format!(
-            "{SELECT} {filter} ORDER BY {} LIMIT $3 OFFSET $4",
-            order.sql()
-        );
+        let sql = format!("{SELECT} {filter} ORDER BY {} LIMIT $3 OFFSET $4", order.sql());
         let items = on_pool!(self, |pool| sqlx::query_as::<_, ProfileRow>(&sql)
             .bind(owner)
             .bind(&req.search)
@@ -133,30 +124,18 @@ impl Store {
             .fetch_all(pool)
             .await)?;
         let count = format!("SELECT COUNT(*) FROM profiles p {filter}");
-        let total: i64 = on_pool!(self, |pool| sqlx::query_scalar(&count)
-            .bind(owner)
-            .bind(&req.search)
-            .fetch_one(pool)
-            .await)?;
+        let total: i64 =
+            on_pool!(self, |pool| sqlx::query_scalar(&count).bind(owner).bind(&req.search).fetch_one(pool).await)?;
         Ok(Page { items, total })
     }
 
     /// Deletes one of `owner`'s profiles and returns it; its results keep a null profile.
-    pub async fn delete_profile(
-        &self,
-        owner: &str,
-        id: &str,
-    ) -> Result<Option<ProfileRow>, StoreError> {
+    pub async fn delete_profile(&self, owner: &str, id: &str) -> Result<Option<ProfileRow>, StoreError> {
         let Some(row) = self.get_profile(owner, id).await? else {
             return Ok(None);
         };
         let sql = "DELETE FROM profiles WHERE owner = $1 AND id = $2";
-        on_pool!(self, |pool| sqlx::query(sql)
-            .bind(owner)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        on_pool!(self, |pool| sqlx::query(sql).bind(owner).bind(id).execute(pool).await.map(|_| ()))?;
         Ok(Some(row))
     }
 }
@@ -178,61 +157,29 @@ mod tests {
             let other = profile_row("u2", "alpha");
             store.upsert_profile(&other).await.unwrap();
 
-            let all = store
-                .list_profiles("u1", &PageRequest::default(), ProfileOrder::default())
-                .await
-                .unwrap();
+            let all = store.list_profiles("u1", &PageRequest::default(), ProfileOrder::default()).await.unwrap();
             assert_eq!(all.total, 4);
             assert_eq!(all.items[0].name, "gamma", "newest first");
 
-            let search = PageRequest {
-                search: like_pattern("AL_"),
-                ..PageRequest::default()
-            };
-            let found = store
-                .list_profiles("u1", &search, "name asc".parse().unwrap())
-                .await
-                .unwrap();
+            let search = PageRequest { search: like_pattern("AL_"), ..PageRequest::default() };
+            let found = store.list_profiles("u1", &search, "name asc".parse().unwrap()).await.unwrap();
             let names: Vec<_> = found.items.iter().map(|p| p.name.as_str()).collect();
             assert_eq!(names, ["al_pha"], "`_` is literal");
 
-            let page = PageRequest {
-                page: 1,
-                page_size: 3,
-                ..PageRequest::default()
-            };
-            let second = store
-                .list_profiles("u1", &page, "name asc".parse().unwrap())
-                .await
-                .unwrap();
+            let page = PageRequest { page: 1, page_size: 3, ..PageRequest::default() };
+            let second = store.list_profiles("u1", &page, "name asc".parse().unwrap()).await.unwrap();
             assert_eq!((second.total, second.items.len()), (4, 1));
 
-            assert!(
-                store.get_profile("u1", &other.id).await.unwrap().is_none(),
-                "other owner's profile is invisible"
-            );
+            assert!(store.get_profile("u1", &other.id).await.unwrap().is_none(), "other owner's profile is invisible");
             let mut stolen = other.clone();
             stolen.owner = "u1".into();
-            assert!(
-                !store.upsert_profile(&stolen).await.unwrap(),
-                "cannot overwrite another owner's profile"
-            );
+            assert!(!store.upsert_profile(&stolen).await.unwrap(), "cannot overwrite another owner's profile");
 
             let first = &all.items[0];
-            let deleted = store
-                .delete_profile("u1", &first.id)
-                .await
-                .unwrap()
-                .unwrap();
+            let deleted = store.delete_profile("u1", &first.id).await.unwrap().unwrap();
             assert_eq!(deleted.id, first.id);
             assert!(store.get_profile("u1", &first.id).await.unwrap().is_none());
-            assert!(
-                store
-                    .delete_profile("u1", &first.id)
-                    .await
-                    .unwrap()
-                    .is_none()
-            );
+            assert!(store.delete_profile("u1", &first.id).await.unwrap().is_none());
         })
         .await;
     }

@@ -40,17 +40,10 @@ const COLUMNS: &str = "id, owner, name, mesh, profile_id, run_id, requested_gene
 
 impl Store {
     /// Stores a result and ends its run (if any) in `state`, in one transaction.
-    pub async fn insert_result(
-        &self,
-        row: &ResultRow,
-        run_state: RunState,
-        message: &str,
-    ) -> Result<(), StoreError> {
-        let insert = format!(
-            "INSERT INTO results ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        );
-        let end =
-            "UPDATE runs SET state = $2, message = $3, ended_at = $4, result_id = $5 WHERE id = $1";
+    pub async fn insert_result(&self, row: &ResultRow, run_state: RunState, message: &str) -> Result<(), StoreError> {
+        let insert =
+            format!("INSERT INTO results ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+        let end = "UPDATE runs SET state = $2, message = $3, ended_at = $4, result_id = $5 WHERE id = $1";
         on_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
             sqlx::query(&insert)
@@ -87,11 +80,7 @@ impl Store {
     /// One result of `owner`.
     pub async fn get_result(&self, owner: &str, id: &str) -> Result<Option<ResultRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM results WHERE owner = $1 AND id = $2");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ResultRow>(&sql)
-            .bind(owner)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ResultRow>(&sql).bind(owner).bind(id).fetch_optional(pool).await)?)
     }
 
     /// A page of `owner`'s results, of one profile or all, filtered by name and start time.
@@ -106,10 +95,7 @@ impl Store {
         let filter = "WHERE owner = $1 AND LOWER(name) LIKE $2 ESCAPE '\\' \
              AND ($3 IS NULL OR profile_id = $3) \
              AND ($4 IS NULL OR test_start_time >= $4) AND ($5 IS NULL OR test_start_time < $5)";
-        let sql = format!(
-            "SELECT {COLUMNS} FROM results {filter} ORDER BY {} LIMIT $6 OFFSET $7",
-            order.sql()
-        );
+        let sql = format!("SELECT {COLUMNS} FROM results {filter} ORDER BY {} LIMIT $6 OFFSET $7", order.sql());
         let items = on_pool!(self, |pool| sqlx::query_as::<_, ResultRow>(&sql)
             .bind(owner)
             .bind(&req.search)
@@ -148,41 +134,18 @@ mod tests {
             let mut r1 = result_row("u1", "first", Some(&profile.id));
             r1.run_id = Some(run.id.clone());
             r1.test_start_time = "2026-01-10T10:00:00Z".parse().unwrap();
-            store
-                .insert_result(&r1, RunState::Completed, "done")
-                .await
-                .unwrap();
+            store.insert_result(&r1, RunState::Completed, "done").await.unwrap();
             let mut r2 = result_row("u1", "second", None);
             r2.test_start_time = "2026-02-10T10:00:00Z".parse().unwrap();
-            store
-                .insert_result(&r2, RunState::Completed, "done")
-                .await
-                .unwrap();
+            store.insert_result(&r2, RunState::Completed, "done").await.unwrap();
 
             let run = store.get_run("u1", &run.id).await.unwrap().unwrap();
-            assert_eq!(
-                (run.state.as_str(), run.result_id.as_deref()),
-                ("completed", Some(r1.id.as_str()))
-            );
+            assert_eq!((run.state.as_str(), run.result_id.as_deref()), ("completed", Some(r1.id.as_str())));
 
-            let all = store
-                .list_results("u1", None, &PageRequest::default(), ResultOrder::default())
-                .await
-                .unwrap();
-            assert_eq!(
-                all.items
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>(),
-                ["second", "first"]
-            );
+            let all = store.list_results("u1", None, &PageRequest::default(), ResultOrder::default()).await.unwrap();
+            assert_eq!(all.items.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["second", "first"]);
             let of_profile = store
-                .list_results(
-                    "u1",
-                    Some(&profile.id),
-                    &PageRequest::default(),
-                    ResultOrder::default(),
-                )
+                .list_results("u1", Some(&profile.id), &PageRequest::default(), ResultOrder::default())
                 .await
                 .unwrap();
             assert_eq!(of_profile.total, 1);
@@ -191,32 +154,15 @@ mod tests {
                 to: Some("2026-03-01T00:00:00Z".parse().unwrap()),
                 ..PageRequest::default()
             };
-            let in_feb = store
-                .list_results("u1", None, &window, ResultOrder::default())
-                .await
-                .unwrap();
+            let in_feb = store.list_results("u1", None, &window, ResultOrder::default()).await.unwrap();
+            assert_eq!(in_feb.items.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["second"]);
             assert_eq!(
-                in_feb
-                    .items
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>(),
-                ["second"]
-            );
-            assert_eq!(
-                store
-                    .list_results("u2", None, &PageRequest::default(), ResultOrder::default())
-                    .await
-                    .unwrap()
-                    .total,
+                store.list_results("u2", None, &PageRequest::default(), ResultOrder::default()).await.unwrap().total,
                 0
             );
 
             let listed = store.get_profile("u1", &profile.id).await.unwrap().unwrap();
-            assert_eq!(
-                (listed.total_results, listed.last_run),
-                (1, Some(r1.test_start_time))
-            );
+            assert_eq!((listed.total_results, listed.last_run), (1, Some(r1.test_start_time)));
 
             store.delete_profile("u1", &profile.id).await.unwrap();
             let kept = store.get_result("u1", &r1.id).await.unwrap().unwrap();

@@ -58,10 +58,7 @@ impl std::str::FromStr for RunState {
         RunState::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| StoreError::Corrupt {
-                column: "runs.state",
-                reason: format!("unknown state {s:?}"),
-            })
+            .ok_or_else(|| StoreError::Corrupt { column: "runs.state", reason: format!("unknown state {s:?}") })
     }
 }
 
@@ -107,9 +104,7 @@ const COLUMNS: &str = "id, owner, profile_id, name, state, message, requested_ge
 impl Store {
     /// Records a new run (normally `queued`).
     pub async fn insert_run(&self, row: &RunRow) -> Result<(), StoreError> {
-        let sql = format!(
-            "INSERT INTO runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        );
+        let sql = format!("INSERT INTO runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
         on_pool!(self, |pool| sqlx::query(&sql)
             .bind(&row.id)
             .bind(&row.owner)
@@ -131,25 +126,13 @@ impl Store {
 
     /// Marks a run as running.
     pub async fn start_run(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let sql =
-            "UPDATE runs SET state = 'running', started_at = $2 WHERE id = $1 AND state = 'queued'";
-        on_pool!(self, |pool| sqlx::query(sql)
-            .bind(id)
-            .bind(at)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        let sql = "UPDATE runs SET state = 'running', started_at = $2 WHERE id = $1 AND state = 'queued'";
+        on_pool!(self, |pool| sqlx::query(sql).bind(id).bind(at).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
     /// Ends a run in `state` (a final one) with a message.
-    pub async fn end_run(
-        &self,
-        id: &str,
-        state: RunState,
-        message: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub async fn end_run(&self, id: &str, state: RunState, message: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         let sql = "UPDATE runs SET state = $2, message = $3, ended_at = $4 WHERE id = $1";
         on_pool!(self, |pool| sqlx::query(sql)
             .bind(id)
@@ -165,35 +148,23 @@ impl Store {
     /// One run of `owner`.
     pub async fn get_run(&self, owner: &str, id: &str) -> Result<Option<RunRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM runs WHERE owner = $1 AND id = $2");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, RunRow>(&sql)
-            .bind(owner)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, RunRow>(&sql).bind(owner).bind(id).fetch_optional(pool).await)?)
     }
 
     /// `owner`'s newest runs, at most `limit`.
-    pub async fn list_runs(
-        &self,
-        owner: &str,
-        limit: i64,
-        offset: i64,
-    ) -> Result<(Vec<RunRow>, i64), StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM runs WHERE owner = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-        );
+    pub async fn list_runs(&self, owner: &str, limit: i64, offset: i64) -> Result<(Vec<RunRow>, i64), StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM runs WHERE owner = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3");
         let rows = on_pool!(self, |pool| sqlx::query_as::<_, RunRow>(&sql)
             .bind(owner)
             .bind(limit)
             .bind(offset)
             .fetch_all(pool)
             .await)?;
-        let total: i64 = on_pool!(self, |pool| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM runs WHERE owner = $1"
-        )
-        .bind(owner)
-        .fetch_one(pool)
-        .await)?;
+        let total: i64 = on_pool!(self, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE owner = $1")
+            .bind(owner)
+            .fetch_one(pool)
+            .await)?;
         Ok((rows, total))
     }
 
@@ -203,21 +174,13 @@ impl Store {
         let sql = "UPDATE runs SET state = 'interrupted', ended_at = $1, \
              message = 'the server stopped while this run was in flight' \
              WHERE state IN ('queued', 'running')";
-        Ok(on_pool!(self, |pool| sqlx::query(sql)
-            .bind(at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?)
+        Ok(on_pool!(self, |pool| sqlx::query(sql).bind(at).execute(pool).await.map(|r| r.rows_affected()))?)
     }
 
     /// Counts runs per state (metrics).
     pub async fn count_runs_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let sql = "SELECT state, COUNT(*) FROM runs GROUP BY state";
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, (String, i64)>(
-            sql
-        )
-        .fetch_all(pool)
-        .await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, (String, i64)>(sql).fetch_all(pool).await)?)
     }
 }
 
@@ -238,27 +201,13 @@ mod tests {
             }
             store.start_run(&a.id, now()).await.unwrap();
             store.start_run(&c.id, now()).await.unwrap();
-            store
-                .end_run(&c.id, RunState::Completed, "done", now())
-                .await
-                .unwrap();
-            assert_eq!(
-                store
-                    .get_run("u1", &a.id)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .state()
-                    .unwrap(),
-                RunState::Running
-            );
+            store.end_run(&c.id, RunState::Completed, "done", now()).await.unwrap();
+            assert_eq!(store.get_run("u1", &a.id).await.unwrap().unwrap().state().unwrap(), RunState::Running);
 
             assert_eq!(store.interrupt_in_flight(now()).await.unwrap(), 2);
-            for (id, state) in [
-                (&a.id, RunState::Interrupted),
-                (&b.id, RunState::Interrupted),
-                (&c.id, RunState::Completed),
-            ] {
+            for (id, state) in
+                [(&a.id, RunState::Interrupted), (&b.id, RunState::Interrupted), (&c.id, RunState::Completed)]
+            {
                 let row = store.get_run("u1", id).await.unwrap().unwrap();
                 assert_eq!(row.state().unwrap(), state);
                 assert!(row.ended_at.is_some());

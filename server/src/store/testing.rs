@@ -22,10 +22,7 @@ impl PgDb {
         use sqlx::Connection;
         let candidates = match std::env::var("MESHPERF_TEST_PG") {
             Ok(url) => vec![url],
-            Err(_) => ["postgres", "root"]
-                .iter()
-                .map(|u| format!("postgres://{u}@127.0.0.1:5432/test"))
-                .collect(),
+            Err(_) => ["postgres", "root"].iter().map(|u| format!("postgres://{u}@127.0.0.1:5432/test")).collect(),
         };
         let name = format!("meshperf_unit_{}", uuid::Uuid::new_v4().simple());
         for admin in candidates {
@@ -33,35 +30,19 @@ impl PgDb {
                 continue;
             };
             // The name is generated above (hex only), never input.
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            let base = admin
-                .rsplit_once('/')
-                .map_or(admin.as_str(), |(b, _)| b)
-                .to_string();
-            return PgDb {
-                url: format!("{base}/{name}"),
-                admin,
-                name,
-            };
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_string();
+            return PgDb { url: format!("{base}/{name}"), admin, name };
         }
-        panic!(
-            "PostgreSQL on 127.0.0.1:5432 is not reachable as postgres or root (set MESHPERF_TEST_PG)"
-        );
+        panic!("PostgreSQL on 127.0.0.1:5432 is not reachable as postgres or root (set MESHPERF_TEST_PG)");
     }
 
     /// Drops the database.
     pub(crate) async fn drop_db(self) {
         use sqlx::Connection;
         if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn)
-            .await;
+            let _ =
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn).await;
         }
     }
 }
@@ -73,19 +54,12 @@ where
     Fut: Future<Output = ()>,
 {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = Store::open(
-        &DatabaseUrl::Sqlite(dir.path().join("t.db")),
-        Synchronous::Normal,
-    )
-    .await
-    .unwrap();
+    let sqlite = Store::open(&DatabaseUrl::Sqlite(dir.path().join("t.db")), Synchronous::Normal).await.unwrap();
     test(sqlite.clone()).await;
     sqlite.close().await;
 
     let pg = PgDb::create().await;
-    let store = Store::open(&DatabaseUrl::Postgres(pg.url.clone()), Synchronous::Full)
-        .await
-        .unwrap();
+    let store = Store::open(&DatabaseUrl::Postgres(pg.url.clone()), Synchronous::Full).await.unwrap();
     test(store.clone()).await;
     store.close().await;
     pg.drop_db().await;

@@ -1,0 +1,25 @@
+//! The authentication middleware: every protected route needs a token the provider accepts.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::providers::{AuthError, token_from_headers};
+
+/// Verifies the request's token and puts the caller's [`Identity`](crate::providers::Identity)
+/// in the request extensions; 401 otherwise.
+pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+    let token = token_from_headers(req.headers()).ok_or(AuthError::Missing)?;
+    match state.provider.verify(&token).await {
+        Ok(identity) => {
+            req.extensions_mut().insert(identity);
+            Ok(next.run(req).await)
+        }
+        Err(e) => {
+            tracing::info!(reason = %e, path = %req.uri().path(), "refused a token");
+            Err(ApiError::Unauthorized(e))
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Reading request input with errors that name the field: bodies (size-limited, JSON with the
+//! failing key's path) and query strings (each value parsed by name).
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, Request};
+use bytes::Bytes;
+
+use super::AppState;
+use super::error::ApiError;
+
+/// A request body, read whole under the size limit (`MESHPERF_MAX_BODY`).
+#[derive(Debug, Clone)]
+pub struct Body {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// The `Content-Type`, lowercased, without parameters.
+    pub content_type: String,
+}
+
+impl FromRequest<AppState> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let limit = state.config.max_body;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge { limit }
+            } else {
+                ApiError::invalid("(body)", e.body_text())
+            }
+        })?;
+        Ok(Body { bytes, content_type })
+    }
+}
+
+impl Body {
+    /// Whether the body is empty (or only whitespace).
+    pub fn is_blank(&self) -> bool {
+        self.bytes.iter().all(u8::is_ascii_whitespace)
+    }
+
+    /// Parses the body as JSON (or YAML when the content type says so) into `T`; errors name
+    /// the failing key's path.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.is_blank() {
+            return Err(ApiError::invalid("(body)", "the body is empty; send a JSON object"));
+        }
+        let value: serde_json::Value = if self.content_type.contains("yaml") {
+            serde_yaml::from_slice(&self.bytes)
+                .map_err(|e| ApiError::invalid("(body)", format!("not valid YAML: {e}")))?
+        } else {
+            serde_json::from_slice(&self.bytes)
+                .map_err(|e| ApiError::invalid("(body)", format!("not valid JSON: {e}")))?
+        };
+        if !value.is_object() {
+            return Err(ApiError::invalid("(body)", "must be a JSON object"));
+        }
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "(body)".to_string() } else { path };
+            ApiError::invalid(field, e.into_inner().to_string())
+        })
+    }
+}
+
+/// A query string as name → value (the last of repeated names wins).
+#[derive(Debug, Clone, Default)]
+pub struct Params(pub HashMap<String, String>);
+
+impl Params {
+    /// Parses a raw query string.
+    pub fn parse(raw: Option<&str>) -> Self {
+        Params(url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect())
+    }
+
+    /// The value of the first present name among `names`, if not empty.
+    pub fn get<'a>(&'a self, names: &[&'a str]) -> Option<(&'a str, &'a str)> {
+        names.iter().find_map(|n| self.0.get(*n).map(|v| (*n, v.as_str()))).filter(|(_, v)| !v.trim().is_empty())
+    }
+
+    /// A string value.
+    pub fn text(&self, names: &[&str]) -> Option<String> {
+        self.get(names).map(|(_, v)| v.to_string())
+    }
+
+    /// A parsed value; a value that does not parse is an error naming the parameter.
+    pub fn number<T: std::str::FromStr>(&self, names: &[&str], what: &str) -> Result<Option<T>, ApiError> {
+        match self.get(names) {
+            None => Ok(None),
+            Some((name, v)) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::invalid(name, format!("{:?} is not {what}", truncate(v)))),
+        }
+    }
+}
+
+/// `text` cut to 100 characters for messages.
+pub fn truncate(text: &str) -> String {
+    text.chars().take(100).collect()
+}
+
+/// The paging parameters Meshery's lists take: `page` (0-based), `pagesize`/`pageSize`,
+/// `search`, and with `dates`, `from`/`to` (`YYYY-MM-DD`, inclusive, or RFC 3339 times).
+pub fn page_request(p: &Params, dates: bool) -> Result<crate::store::PageRequest, ApiError> {
+    use crate::store::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, like_pattern};
+    let page: i64 = p.number(&["page"], "a page number (0-based)")?.unwrap_or(0);
+    if page < 0 {
+        return Err(ApiError::invalid("page", "must be 0 or more (pages are 0-based)"));
+    }
+    let names = ["pagesize", "pageSize", "page_size"];
+    let page_size: i64 = p.number(&names, "a whole number")?.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        let name = p.get(&names).map_or("pagesize", |(n, _)| n);
+        return Err(ApiError::invalid(name, format!("must be from 1 to {MAX_PAGE_SIZE}")));
+    }
+    let search = p.text(&["search"]).unwrap_or_default();
+    if search.chars().count() > 255 {
+        return Err(ApiError::invalid("search", "is longer than 255 characters"));
+    }
+    let mut req = crate::store::PageRequest { page, page_size, search: like_pattern(&search), from: None, to: None };
+    if dates {
+        req.from = p.text(&["from"]).map(|v| date_bound("from", &v, false)).transpose()?;
+        req.to = p.text(&["to"]).map(|v| date_bound("to", &v, true)).transpose()?;
+    }
+    Ok(req)
+}
+
+fn date_bound(name: &str, v: &str, end: bool) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid(name, format!("{:?} is not a date; write YYYY-MM-DD", truncate(v))))?;
+    let day = if end { day.succ_opt().unwrap_or(day) } else { day };
+    Ok(day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+}

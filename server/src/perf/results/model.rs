@@ -1,0 +1,69 @@
+//! A stored result as the API returns it: Meshery's `MesheryResult` keys in camelCase, with
+//! meshperf's SMP result document as `runnerResults` (and `smp`, the same document, for
+//! clients that know meshperf).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::store::ResultRow;
+
+/// One result.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultView {
+    /// The result's id.
+    pub meshery_id: String,
+    /// Test name.
+    pub name: String,
+    /// Service mesh label.
+    pub mesh: String,
+    /// The profile that ran, if it still exists.
+    pub performance_profile: Option<String>,
+    /// The run that produced it.
+    pub test_id: Option<String>,
+    /// The run id (same as `testId`).
+    pub run_id: Option<String>,
+    /// The generator the request named.
+    pub requested_generator: String,
+    /// The generator that ran.
+    pub generator: String,
+    /// The result document (SMP `PerformanceTestResult` plus `details`).
+    pub runner_results: Value,
+    /// Server metrics (not collected by meshperf).
+    pub server_metrics: Option<Value>,
+    /// Grafana board config (not used by meshperf).
+    pub server_board_config: Option<Value>,
+    /// When the measured window opened.
+    pub test_start_time: DateTime<Utc>,
+    /// Who ran it.
+    pub owner: String,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+    /// Last update.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ResultView {
+    /// The view of a stored row.
+    pub fn from_row(row: ResultRow) -> Self {
+        let document = serde_json::from_str(&row.document).unwrap_or(Value::Null);
+        ResultView {
+            meshery_id: row.id,
+            name: row.name,
+            mesh: row.mesh,
+            performance_profile: row.profile_id,
+            test_id: row.run_id.clone(),
+            run_id: row.run_id,
+            requested_generator: row.requested_generator,
+            generator: row.generator,
+            runner_results: document,
+            server_metrics: None,
+            server_board_config: None,
+            test_start_time: row.test_start_time,
+            owner: row.owner,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}

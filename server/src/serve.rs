@@ -1,0 +1,153 @@
+//! `meshperf serve` as a library: build the server's state from a [`Config`] and serve HTTP on
+//! a listener until a shutdown future resolves ([`run`]), plus the gRPC perf service beside it.
+//!
+//! Start-up order: home directory, store (migrations), runs left in flight by a previous
+//! process marked `interrupted`, identity provider (local key created at first start), run
+//! manager. Shutdown: readiness turns 503, new runs are refused, runs in flight are cancelled
+//! and their partial results stored, open requests get `MESHPERF_SHUTDOWN_GRACE` to finish.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::http::{AppState, app, metrics::Metrics};
+use crate::perf::grpc::{Limits, Token, WorkerConfig};
+use crate::perf::runs::{Executor, RunManager};
+use crate::providers::local::write_private;
+use crate::providers::{Provider, ProviderError};
+use crate::store::{Store, StoreError, now};
+
+/// The worker token file under the home, when `MESHPERF_WORKER_TOKEN` is not set.
+pub const WORKER_TOKEN_FILE: &str = "worker-token";
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The home directory could not be created.
+    #[error("cannot create MESHPERF_HOME {path}: {source}")]
+    Home {
+        /// The directory.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The provider could not be set up.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// Serving failed.
+    #[error("the HTTP server failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The gRPC side failed.
+    #[error("{0}")]
+    Grpc(String),
+}
+
+/// Builds the state `app` serves: opens the store, marks interrupted runs, sets up the provider.
+pub async fn build_state(config: Config, executor: Arc<dyn Executor>) -> Result<AppState, ServeError> {
+    std::fs::create_dir_all(&config.home)
+        .map_err(|source| ServeError::Home { path: config.home.display().to_string(), source })?;
+    let store = Store::open(&config.database, config.synchronous).await?;
+    let interrupted = store.interrupt_in_flight(now()).await?;
+    if interrupted > 0 {
+        tracing::warn!(runs = interrupted, "runs in flight when the server last stopped are marked interrupted");
+    }
+    let provider = Provider::from_config(&config).await?;
+    let runs = RunManager::new(store.clone(), executor, config.max_concurrent_runs, config.run_queue);
+    tracing::info!(store = store.backend(), provider = provider.name(), "server state ready");
+    Ok(AppState {
+        config: Arc::new(config),
+        store,
+        provider,
+        runs,
+        metrics: Arc::new(Metrics::default()),
+        shutting_down: Arc::new(AtomicBool::new(false)),
+    })
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then drains: runs in flight are
+/// cancelled (results stored), open requests get the grace period, and the store is closed.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let grace = state.config.shutdown_grace;
+    let (started_tx, mut started) = tokio::sync::watch::channel(false);
+    let drain_state = state.clone();
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutting down: refusing new runs, cancelling runs in flight");
+        drain_state.shutting_down.store(true, Ordering::Release);
+        let _ = started_tx.send(true);
+        drain_state.runs.shutdown(grace).await;
+    };
+    let store = state.store.clone();
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(graceful);
+    let deadline = async move {
+        let _ = started.wait_for(|s| *s).await;
+        tokio::time::sleep(grace + Duration::from_secs(1)).await;
+    };
+    let result = tokio::select! {
+        r = server.into_future() => r.map_err(ServeError::from),
+        () = deadline => {
+            tracing::warn!("requests still open after the shutdown grace period; closing them");
+            Ok(())
+        }
+    };
+    store.close().await;
+    result
+}
+
+/// The gRPC perf service's configuration for a server: the server's allow-list and ceilings,
+/// and the worker token from `MESHPERF_WORKER_TOKEN` or a file under the home (created once).
+pub fn worker_config(config: &Config) -> Result<WorkerConfig, ServeError> {
+    let secret = match &config.worker_token {
+        Some(t) => t.clone(),
+        None => {
+            let path = config.home.join(WORKER_TOKEN_FILE);
+            if !path.exists() {
+                let secret = uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string();
+                write_private(&path, secret.as_bytes())?;
+            }
+            std::fs::read_to_string(&path)?.trim().to_string()
+        }
+    };
+    let token = Token::new(secret).map_err(|e| ServeError::Grpc(e.to_string()))?;
+    let limits = Limits {
+        max_runs: config.max_concurrent_runs,
+        max_rate: config.ceilings.max_qps,
+        max_connections: config.ceilings.max_connections,
+        max_duration: config.ceilings.max_duration,
+    };
+    Ok(WorkerConfig { token, allow: config.allow.clone(), limits })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
