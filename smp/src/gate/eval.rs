@@ -121,7 +121,9 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, limits: &[Re
             } else {
                 format!(" ({:+}%)", round3(100.0 * (value - base) / base))
             };
-            let allowed = if r.unit == Unit::Percent && !share {
+            let allowed = if r.unit == Unit::Percent && share {
+                format!("+{} points", round3(r.value))
+            } else if r.unit == Unit::Percent {
                 format!("{}{}%", if worse { "+" } else { "-" }, round3(r.value))
             } else {
                 format!("{}{}", if worse { "+" } else { "-" }, show(r.value, r.unit))

@@ -9,9 +9,9 @@ use super::Verdict;
 pub fn markdown_summary(title: &str, verdicts: &[Verdict]) -> String {
     let failed = verdicts.iter().filter(|v| !v.passed).count();
     let outcome = if failed == 0 {
-        format!("✅ all {} gates passed", verdicts.len())
+        format!("✅ all {} checks passed", verdicts.len())
     } else {
-        format!("❌ {failed} of {} gates failed", verdicts.len())
+        format!("❌ {failed} of {} checks failed", verdicts.len())
     };
     let mut out = format!("### meshperf: {} — {outcome}\n\n", cell(title));
     out.push_str("| Gate | Metric | Threshold / baseline | Value | Verdict |\n|---|---|---|---|---|\n");

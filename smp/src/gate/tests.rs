@@ -105,6 +105,7 @@ fn compares_against_a_baseline() {
     assert!(v[0].actual.contains("(+10.0"), "{}", v[0].actual);
     assert!(v[3].expected.starts_with("baseline 100, at most -10%"), "{}", v[3].expected);
     assert_eq!(v[5].actual, "1% (+0 points)");
+    assert_eq!(v[5].expected, "baseline 1%, at most +0.5 points");
     // A result compared with itself passes every limit, even at 0%.
     let zero: Vec<Regression> =
         ["p99=0%", "rps=0%", "errors=0%"].iter().map(|t| Regression::parse(t).unwrap()).collect();
@@ -115,7 +116,7 @@ fn compares_against_a_baseline() {
 fn markdown_and_junit_render_every_verdict() {
     let v = evaluate(&gates(&["p99<=1s", "errors<1%"]), &sample());
     let md = markdown_summary("checkout | smoke", &v);
-    assert!(md.starts_with("### meshperf: checkout \\| smoke — ❌ 1 of 2 gates failed\n"), "{md}");
+    assert!(md.starts_with("### meshperf: checkout \\| smoke — ❌ 1 of 2 checks failed\n"), "{md}");
     assert!(md.contains("| `p99<=1s` | p99 | <= 1 s | 990.207 ms | ✅ pass |"), "{md}");
     assert!(md.contains("| `errors<1%` | errors | < 1% | 1% | ❌ fail |"), "{md}");
     let xml = junit_xml("checkout", &v, 10.0);
