@@ -71,7 +71,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     e(
         "get",
         "/api/user/performance/results/{id}/export",
-        "One result exported: format=smp-json|smp-yaml",
+        "One result exported: format=smp-json|smp-yaml|fortio|csv|hdr-log",
         true,
         "file",
     ),

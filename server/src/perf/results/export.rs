@@ -1,11 +1,9 @@
-//! Export formats of one result, named as the `export` command names them.
+//! Export formats of one result: those of the `export` command (`smp::export`).
 
 use smp::ResultDocument;
+use smp::export::Format;
 
 use crate::http::error::ApiError;
-
-/// Formats this server exports.
-pub const FORMATS: [&str; 2] = ["smp-json", "smp-yaml"];
 
 /// An exported file: its content type, file extension and bytes.
 #[derive(Debug, Clone)]
@@ -15,25 +13,20 @@ pub struct Exported {
     /// File extension, without the dot.
     pub extension: &'static str,
     /// The content.
-    pub body: String,
+    pub body: Vec<u8>,
 }
 
-/// Exports `doc` as `format`.
+/// Exports `doc` as `format` (`smp-json`, `smp-yaml`, `fortio`, `csv`, `hdr-log`).
 pub fn export(doc: &ResultDocument, format: &str) -> Result<Exported, ApiError> {
-    match format {
-        "smp-json" | "json" => {
-            Ok(Exported { content_type: "application/json", extension: "json", body: doc.to_json_pretty() })
-        }
-        "smp-yaml" | "yaml" | "smp" => {
-            Ok(Exported { content_type: "application/yaml", extension: "yaml", body: doc.to_yaml() })
-        }
-        other => Err(ApiError::invalid(
-            "format",
-            format!(
-                "{:?} is not an export format; use one of {}",
-                crate::http::input::truncate(other),
-                FORMATS.join(", ")
-            ),
-        )),
-    }
+    let format: Format = format.parse().map_err(|e: smp::SmpError| {
+        ApiError::invalid("format", e.to_string().trim_start_matches("--format: ").to_string())
+    })?;
+    let (content_type, extension) = match format {
+        Format::SmpJson | Format::Fortio => ("application/json", "json"),
+        Format::SmpYaml => ("application/yaml", "yaml"),
+        Format::Csv => ("text/csv", "csv"),
+        Format::HdrLog => ("text/plain", "hlog"),
+    };
+    let body = smp::export::export(doc, format).map_err(|e| ApiError::internal(format!("export as {format}: {e}")))?;
+    Ok(Exported { content_type, extension, body })
 }

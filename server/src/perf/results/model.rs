@@ -1,6 +1,6 @@
-//! A stored result as the API returns it: Meshery's `MesheryResult` keys in camelCase, with
-//! meshperf's SMP result document as `runnerResults` (and `smp`, the same document, for
-//! clients that know meshperf).
+//! A stored result as the API returns it: Meshery's `MesheryResult` keys in camelCase.
+//! `runnerResults` is fortio's `HTTPRunnerResults` JSON, which Meshery's UI reads; `smp` is
+//! meshperf's full result document (SMP `PerformanceTestResult` plus `details`).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -28,8 +28,10 @@ pub struct ResultView {
     pub requested_generator: String,
     /// The generator that ran.
     pub generator: String,
-    /// The result document (SMP `PerformanceTestResult` plus `details`).
+    /// fortio's `HTTPRunnerResults` form of the result (what Meshery stores).
     pub runner_results: Value,
+    /// The meshperf result document (SMP `PerformanceTestResult` plus `details`).
+    pub smp: Value,
     /// Server metrics (not collected by meshperf).
     pub server_metrics: Option<Value>,
     /// Grafana board config (not used by meshperf).
@@ -47,7 +49,10 @@ pub struct ResultView {
 impl ResultView {
     /// The view of a stored row.
     pub fn from_row(row: ResultRow) -> Self {
-        let document = serde_json::from_str(&row.document).unwrap_or(Value::Null);
+        let document: Value = serde_json::from_str(&row.document).unwrap_or(Value::Null);
+        let fortio = serde_json::from_value::<smp::ResultDocument>(document.clone())
+            .map(|doc| smp::export::fortio(&doc))
+            .unwrap_or(Value::Null);
         ResultView {
             meshery_id: row.id,
             name: row.name,
@@ -57,7 +62,8 @@ impl ResultView {
             run_id: row.run_id,
             requested_generator: row.requested_generator,
             generator: row.generator,
-            runner_results: document,
+            runner_results: fortio,
+            smp: document,
             server_metrics: None,
             server_board_config: None,
             test_start_time: row.test_start_time,

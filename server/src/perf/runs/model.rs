@@ -136,25 +136,26 @@ impl RunSpec {
         })
     }
 
-    /// Reads an SMP test config body (YAML or JSON; `{test, mesh}` or a bare config).
+    /// Reads an SMP test config body (YAML or JSON: `{test, mesh}`, a bare config or a Meshery
+    /// profile), through the same reader as the Meshery adapter, which refuses file paths.
     pub fn from_smp_body(text: &str) -> Result<RunSpec, ApiError> {
         let config = crate::adapters::smp_config::parse(text).map_err(|e| match e {
+            WorkerError::Invalid { field, reason } if field == "custom_body" => ApiError::invalid("(body)", reason),
             WorkerError::Invalid { field, reason } => ApiError::invalid(field, reason),
             other => ApiError::invalid("(body)", other.to_string()),
         })?;
-        let value: Value = serde_yaml::from_str(text).unwrap_or(Value::Null);
-        let test = value.get("test").unwrap_or(&value);
-        let client = test.get("clients").and_then(|c| c.get(0));
-        let generator = match client.and_then(|c| c.get("load_generator").or_else(|| c.get("loadGenerator"))) {
-            Some(Value::String(g)) if !g.is_empty() => check_generator("test.clients[0].load_generator", g)?,
+        let mut labels = config.meta.labels;
+        let mesh = labels.remove("mesh").unwrap_or_default();
+        let generator = match config.meta.requested_generator.as_deref() {
+            Some(g) if !g.is_empty() => check_generator("test.clients[0].load_generator", g)?,
             _ => "meshperf".into(),
         };
         Ok(RunSpec {
-            name: config.name,
+            name: config.meta.name,
             profile_id: None,
-            mesh: mesh_name(value.get("mesh")),
+            mesh,
             requested_generator: generator,
-            labels: config.labels,
+            labels,
             plan: config.plan,
         })
     }
@@ -247,36 +248,6 @@ fn target(
     Ok(t)
 }
 
-/// The mesh label of an SMP envelope: a name, or the SMP `ServiceMesh.type` enum.
-fn mesh_name(mesh: Option<&Value>) -> String {
-    const TYPES: [&str; 13] = [
-        "",
-        "App Mesh",
-        "Consul",
-        "Istio",
-        "Kuma",
-        "Linkerd",
-        "Traefik Mesh",
-        "Octarine",
-        "Network Service Mesh",
-        "Tanzu",
-        "Open Service Mesh",
-        "Nginx Service Mesh",
-        "Cilium Service Mesh",
-    ];
-    match mesh {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Object(m)) => match m.get("type") {
-            Some(Value::Number(n)) => {
-                n.as_u64().and_then(|i| TYPES.get(i as usize)).copied().unwrap_or_default().into()
-            }
-            Some(Value::String(s)) => s.clone(),
-            _ => String::new(),
-        },
-        _ => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,7 +319,7 @@ mod tests {
     fn smp_body_records_the_generator_and_mesh() {
         let yaml = "test:\n  name: smp\n  clients:\n  - load_generator: nighthawk\n    connections: 2\n    endpoint_urls: [\"http://127.0.0.1:9/\"]\n  duration: 3s\nmesh:\n  type: 3\n";
         let s = RunSpec::from_smp_body(yaml).unwrap();
-        assert_eq!((s.name.as_str(), s.requested_generator.as_str(), s.mesh.as_str()), ("smp", "nighthawk", "Istio"));
+        assert_eq!((s.name.as_str(), s.requested_generator.as_str(), s.mesh.as_str()), ("smp", "nighthawk", "istio"));
         assert_eq!(s.plan.duration, Some(Duration::from_secs(3)));
     }
 }
