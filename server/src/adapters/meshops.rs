@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
-use smp::{ResultDocument, RunMeta};
+use smp::ResultDocument;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tonic::{Request, Response, Status};
@@ -48,15 +48,13 @@ impl MeshAdapter {
 
     async fn run_test(&self, req: proto::ApplyRuleRequest, operation_id: String) -> Result<(), WorkerError> {
         let config = smp_config::parse(&req.custom_body)?;
-        let mut meta = RunMeta::new(config.name.clone());
-        meta.labels = config.labels;
-        meta.test_id = config.id;
+        let mut meta = config.meta;
         if !req.username.is_empty() {
             meta.labels.insert("user".into(), req.username.clone());
         }
         let run_id = format!("{RUN_PREFIX}{operation_id}");
         let started = admit_and_start(&self.state, &run_id, config.plan, None).await?;
-        self.publish(info(&operation_id, format!("Performance test {:?} started", config.name), String::new()));
+        self.publish(info(&operation_id, format!("Performance test {:?} started", meta.name), String::new()));
         let adapter = self.clone();
         tokio::spawn(async move {
             let mut output = started.output;

@@ -1,174 +1,74 @@
-//! The SMP test config Meshery sends in `ApplyRuleRequest.custom_body`, read into a plan.
+//! The SMP test config Meshery sends in `ApplyRuleRequest.custom_body`, read into a plan with
+//! the `smp` crate's profile reader, so the adapter accepts exactly what `meshperf run
+//! --profile` does: YAML or JSON, the `{test, mesh}` envelope, a bare `PerformanceTestConfig`
+//! or a Meshery performance profile, in snake_case or camelCase.
 //!
-//! Accepts what Meshery and mesheryctl write: YAML or JSON, the `{test, mesh}` envelope or a
-//! bare `PerformanceTestConfig`, snake_case or camelCase keys, the protocol as a number or a
-//! name. Every client's endpoints become targets with that client's headers, cookies and body;
-//! connections and rates add up over clients (no rate means a closed loop).
+//! The adapter answers callers without a token, so it never reads files on the worker: TLS
+//! material must come as PEM text in `ssl_certificate`, and `additional_options` naming
+//! certificate or key files are refused.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use bytes::Bytes;
-use loadgen::{Load, RateShape, RunPlan, Target};
-use serde_json::{Map, Value};
+use loadgen::RunPlan;
+use smp::RunMeta;
+use smp::profile::TestProfile;
 
 use crate::perf::grpc::WorkerError;
 
-/// Duration when the config gives none (Meshery's UI default).
-const DEFAULT_DURATION: Duration = Duration::from_secs(30);
-
-/// A test config read from a request: the plan, the test's name and its labels.
+/// A test config read from a request: what to run and how to label its result.
 #[derive(Debug)]
 pub struct TestConfig {
     /// What to run.
     pub plan: RunPlan,
-    /// `name` of the config (or `id`, or "meshery test").
+    /// The test's name (`meta.name`).
     pub name: String,
-    /// The config's `id`, if any.
+    /// The config's `id`, if any (`meta.test_id`).
     pub id: Option<String>,
-    /// The config's labels.
+    /// The config's labels (`meta.labels`).
     pub labels: BTreeMap<String, String>,
+    /// Name, labels and test id for the result.
+    pub meta: RunMeta,
 }
 
-fn field<'a>(obj: &'a Map<String, Value>, snake: &str, camel: &str) -> Option<&'a Value> {
-    obj.get(snake).or_else(|| obj.get(camel)).filter(|v| !v.is_null())
-}
-
-fn text(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn number(v: Option<&Value>, path: &str) -> Result<f64, WorkerError> {
-    match v {
-        None => Ok(0.0),
-        Some(Value::Number(n)) => n.as_f64().ok_or_else(|| WorkerError::invalid(path, "is not a number")),
-        Some(Value::String(s)) => {
-            s.trim().parse().map_err(|_| WorkerError::invalid(path, format!("{s:?} is not a number")))
-        }
-        Some(_) => Err(WorkerError::invalid(path, "must be a number")),
-    }
-}
-
-fn string_map(v: Option<&Value>, path: &str) -> Result<Vec<(String, String)>, WorkerError> {
-    match v {
-        None => Ok(Vec::new()),
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| {
-                text(Some(v))
-                    .map(|v| (k.clone(), v))
-                    .ok_or_else(|| WorkerError::invalid(format!("{path}.{k}"), "must be a string"))
-            })
-            .collect(),
-        Some(_) => Err(WorkerError::invalid(path, "must be a map of strings")),
-    }
-}
-
-fn check_protocol(v: Option<&Value>, path: &str) -> Result<(), WorkerError> {
-    let ok = match v {
-        None => true,
-        Some(Value::Number(n)) => matches!(n.as_i64(), Some(0 | 1)),
-        Some(Value::String(s)) => {
-            matches!(s.to_ascii_uppercase().as_str(), "" | "HTTP" | "PROTOCOL_HTTP" | "PROTOCOL_INVALID")
-        }
-        Some(_) => false,
-    };
-    if ok { Ok(()) } else { Err(WorkerError::invalid(path, "only HTTP (1, PROTOCOL_HTTP) is supported by meshperf")) }
-}
-
-/// Reads a test config (YAML or JSON text).
+/// Reads a test config (YAML or JSON text) with exactly one client.
 pub fn parse(body: &str) -> Result<TestConfig, WorkerError> {
     if body.trim().is_empty() {
         return Err(WorkerError::invalid("custom_body", "is empty; send an SMP test config (YAML or JSON)"));
     }
-    let value: Value = serde_yaml::from_str(body)
-        .map_err(|e| WorkerError::invalid("custom_body", format!("is neither YAML nor JSON: {e}")))?;
-    let Value::Object(root) = value else {
-        return Err(WorkerError::invalid("custom_body", "must be an SMP test config object"));
-    };
-    let (test, prefix) = match root.get("test") {
-        Some(Value::Object(t)) => (t, "test."),
-        Some(_) => return Err(WorkerError::invalid("test", "must be an object")),
-        None => (&root, ""),
-    };
-    let p = |f: &str| format!("{prefix}{f}");
-    let clients = match field(test, "clients", "clients") {
-        Some(Value::Array(c)) if !c.is_empty() => c,
-        _ => return Err(WorkerError::invalid(p("clients"), "give at least one client with endpoint_urls")),
-    };
-    let mut targets = Vec::new();
-    let (mut connections, mut rate) = (0u32, 0.0f64);
-    for (i, client) in clients.iter().enumerate() {
-        let cp = |f: &str| p(&format!("clients[{i}].{f}"));
-        let Value::Object(c) = client else {
-            return Err(WorkerError::invalid(p(&format!("clients[{i}]")), "must be an object"));
-        };
-        check_protocol(field(c, "protocol", "protocol"), &cp("protocol"))?;
-        let conns = number(field(c, "connections", "connections"), &cp("connections"))?;
-        if conns < 0.0 || conns.fract() != 0.0 || conns > f64::from(loadgen::plan::MAX_CONNECTIONS) {
-            return Err(WorkerError::invalid(cp("connections"), "must be a whole number from 0 to 100000"));
-        }
-        connections += (conns as u32).max(1);
-        let rps = number(field(c, "rps", "rps"), &cp("rps"))?;
-        if !rps.is_finite() || rps < 0.0 {
-            return Err(WorkerError::invalid(cp("rps"), "must be >= 0 (0 runs flat out)"));
-        }
-        rate += rps;
-        let headers = string_map(field(c, "headers", "headers"), &cp("headers"))?;
-        let cookies = string_map(field(c, "cookies", "cookies"), &cp("cookies"))?;
-        let body = text(field(c, "body", "body")).unwrap_or_default();
-        let content_type = text(field(c, "content_type", "contentType")).unwrap_or_default();
-        let urls = match field(c, "endpoint_urls", "endpointUrls") {
-            Some(Value::Array(u)) if !u.is_empty() => u,
-            _ => return Err(WorkerError::invalid(cp("endpoint_urls"), "give at least one URL")),
-        };
-        for (j, url) in urls.iter().enumerate() {
-            let up = cp(&format!("endpoint_urls[{j}]"));
-            let url = text(Some(url)).ok_or_else(|| WorkerError::invalid(&up, "must be a string"))?;
-            let mut t = Target::get(&url).map_err(|e| WorkerError::invalid(&up, e.to_string()))?;
-            let bad = |e: loadgen::PlanError| WorkerError::invalid(cp("headers"), e.to_string());
-            for (k, v) in &headers {
-                t.add_header(k, v).map_err(bad)?;
-            }
-            if !cookies.is_empty() {
-                let line: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                t.add_header("cookie", &line.join("; ")).map_err(bad)?;
-            }
-            if !content_type.is_empty() {
-                t.add_header("content-type", &content_type).map_err(bad)?;
-            }
-            if !body.is_empty() {
-                t.method = http::Method::POST;
-                t.body = Bytes::from(body.clone());
-            }
-            targets.push(t);
-        }
+    let profile = TestProfile::parse(body).map_err(|e| WorkerError::invalid("custom_body", e.to_string()))?;
+    let mut plans = profile.to_plans().map_err(|e| WorkerError::invalid("custom_body", e.to_string()))?;
+    if plans.len() != 1 {
+        return Err(WorkerError::invalid(
+            "custom_body",
+            format!("the config has {} clients; the adapter runs one client per operation", plans.len()),
+        ));
     }
-    let mut plan = RunPlan::new(targets);
-    plan.connections = connections;
-    plan.threads = plan.threads.min(connections).max(1);
-    plan.load = if rate > 0.0 { Load::Open(RateShape::Constant(rate)) } else { Load::Closed };
-    plan.duration = Some(match text(field(test, "duration", "duration")) {
-        Some(d) if !d.trim().is_empty() => loadgen::parse::duration(&p("duration"), &d)
-            .map_err(|e| WorkerError::invalid(p("duration"), e.to_string()))?,
-        _ => DEFAULT_DURATION,
+    let plan = plans.remove(0);
+    let tls = &plan.tls;
+    let from_pem = tls.ca_cert.as_ref().is_none_or(|p| {
+        p.parent() == Some(std::env::temp_dir().as_path())
+            && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("meshperf-ca-"))
     });
-    plan.validate()?;
-    let id = text(field(test, "id", "id")).filter(|s| !s.is_empty());
-    let name = text(field(test, "name", "name"))
-        .filter(|s| !s.is_empty())
-        .or_else(|| id.clone())
-        .unwrap_or_else(|| "meshery test".into());
-    let labels = string_map(field(test, "labels", "labels"), &p("labels"))?.into_iter().collect();
-    Ok(TestConfig { plan, name, id, labels })
+    if tls.client_cert.is_some() || tls.client_key.is_some() || !from_pem {
+        return Err(WorkerError::invalid(
+            "custom_body",
+            "certificate and key files on the worker cannot be used through the adapter; \
+             give the CA as PEM text in ssl_certificate",
+        ));
+    }
+    let mut meta = profile.meta();
+    if meta.name.is_empty() {
+        meta.name = "meshery test".into();
+    }
+    Ok(TestConfig { plan, name: meta.name.clone(), id: meta.test_id.clone(), labels: meta.labels.clone(), meta })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use loadgen::{Load, RateShape};
+
     use super::*;
 
     #[test]
@@ -195,8 +95,8 @@ mesh:
   type: 3
 "#;
         let c = parse(yaml).unwrap();
-        assert_eq!((c.name.as_str(), c.id.as_deref()), ("smoke", Some("t1")));
-        assert_eq!(c.labels.get("team").map(String::as_str), Some("perf"));
+        assert_eq!((c.meta.name.as_str(), c.meta.test_id.as_deref()), ("smoke", Some("t1")));
+        assert_eq!(c.meta.labels.get("team").map(String::as_str), Some("perf"));
         assert_eq!(c.plan.connections, 2);
         assert_eq!(c.plan.load, Load::Open(RateShape::Constant(10.0)));
         assert_eq!(c.plan.duration, Some(Duration::from_secs(5)));
@@ -221,11 +121,16 @@ mesh:
     fn errors_name_the_field() {
         let cases = [
             ("", "custom_body"),
-            ("test: {clients: []}", "test.clients"),
-            ("clients: [{endpoint_urls: [\"ftp://x\"]}]", "clients[0].endpoint_urls[0]"),
-            ("clients: [{protocol: 4, endpoint_urls: [\"http://a\"]}]", "clients[0].protocol"),
-            ("clients: [{rps: -1, endpoint_urls: [\"http://a\"]}]", "clients[0].rps"),
-            ("{duration: soon, clients: [{endpoint_urls: [\"http://a\"]}]}", "duration"),
+            ("test: {clients: []}", "clients"),
+            ("clients: [{endpoint_urls: [\"ftp://x\"]}]", "endpoint_urls[0]"),
+            ("clients: [{protocol: 4, endpoint_urls: [\"http://a\"]}]", "protocol"),
+            ("clients: [{rps: -1, endpoint_urls: [\"http://a\"]}]", "rps"),
+            ("duration: soon\nclients: [{endpoint_urls: [\"http://a\"]}]", "duration"),
+            ("clients: [{endpoint_urls: [\"http://a\"]}, {endpoint_urls: [\"http://b\"]}]", "one client per operation"),
+            (
+                "clients: [{endpoint_urls: [\"https://a\"], additional_options: '{\"cert\": \"/etc/passwd\"}'}]",
+                "cannot be used through the adapter",
+            ),
         ];
         for (body, path) in cases {
             let err = parse(body).unwrap_err().to_string();
