@@ -16,6 +16,7 @@
 //! - [`gate`]: CI gates (`p99<=20ms`, `errors<0.1%`, `rps>=1000`), baseline comparisons, and
 //!   their Markdown and JUnit reports.
 //! - [`error`]: [`SmpError`], whose messages name the field path and the fix.
+
 pub mod chart;
 pub mod error;
 pub mod export;

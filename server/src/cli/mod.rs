@@ -6,7 +6,10 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod compare;
+pub mod export;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod run_plan;
 pub mod signals;
@@ -72,6 +75,12 @@ pub enum Command {
     Run(Box<run::RunArgs>),
     /// Serve the perf gRPC service and the Meshery adapter on port 10013 (a load worker).
     Worker(worker::WorkerArgs),
+    /// Write a result in another format: smp-json, smp-yaml, fortio, csv or hdr-log.
+    Export(export::ExportArgs),
+    /// Summarise one or more results and chart them (percentile spectrum, latency, throughput).
+    Report(report::ReportArgs),
+    /// Compare a result against a baseline; exit 1 when a regression limit is exceeded.
+    Compare(compare::CompareArgs),
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -88,6 +97,9 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(args) => run::execute(*args),
         Command::Worker(args) => worker::execute(args),
+        Command::Export(args) => export::execute(args),
+        Command::Report(args) => report::execute(args),
+        Command::Compare(args) => compare::execute(args),
     };
     match result {
         Ok(exit) => exit as i32,
