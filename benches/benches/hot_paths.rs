@@ -57,7 +57,7 @@ fn histograms(c: &mut Criterion) {
         b.iter(|| {
             v = v.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             h.record_us(black_box(50 + (v >> 50)));
-        })
+        });
     });
     let mut stats = Stats::new();
     for i in 0..100_000u64 {
@@ -66,7 +66,7 @@ fn histograms(c: &mut Criterion) {
     }
     g.bench_function("merge_worker_stats", |b| {
         let mut total = Stats::new();
-        b.iter(|| total.merge(black_box(&stats)))
+        b.iter(|| total.merge(black_box(&stats)));
     });
     g.bench_function("encode_v2_base64", |b| b.iter(|| black_box(&stats.latency).to_base64()));
     g.finish();
@@ -98,7 +98,7 @@ fn scheduling(c: &mut Criterion) {
             b.iter(|| {
                 i = (i + 7919) % 100_000;
                 s.due(black_box(i))
-            })
+            });
         });
     }
     g.finish();

@@ -45,7 +45,7 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name("meshperf-coordinator".into())
         .spawn(move || {
-            let result = coordinate(plan, groups, tls, cancel, &progress);
+            let result = coordinate(plan, groups, tls.as_ref(), &cancel, &progress);
             let _ = done.send(result);
         })
         .map_err(RunError::Spawn)?;
@@ -55,8 +55,8 @@ pub(crate) fn spawn(
 fn coordinate(
     plan: RunPlan,
     groups: Vec<Group>,
-    tls: Option<Arc<rustls::ClientConfig>>,
-    cancel: CancelHandle,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    cancel: &CancelHandle,
     progress: &tmpsc::UnboundedSender<Snapshot>,
 ) -> Result<Report, RunError> {
     let plan = Arc::new(plan);
@@ -72,7 +72,7 @@ fn coordinate(
             id,
             plan: plan.clone(),
             groups: groups.clone(),
-            tls: tls.clone(),
+            tls: tls.cloned(),
             cancel: cancel.clone(),
             tx: tx.clone(),
             start,
@@ -151,7 +151,6 @@ fn coordinate(
         let _ = j.join();
     }
     let end_instant = Instant::now();
-    drop(emit);
     finals.merge(&carry);
     // The last, partial interval: what finished after the last whole second.
     let mut last = snapshot(&finals, &mut total, true, end_instant, last_tick_at, measure_from, schedule.as_ref(), t0);
@@ -240,7 +239,12 @@ impl TickMerger {
 
     fn add(&mut self, worker: u32, tick: i64, stats: Stats) -> Vec<(i64, Stats)> {
         self.last[worker as usize] = Some(tick);
-        self.pending.entry(tick).or_default().merge(&stats);
+        match self.pending.entry(tick) {
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(&stats),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(stats);
+            }
+        }
         self.release()
     }
 

@@ -59,7 +59,7 @@ impl Stats {
     pub fn count_status(&mut self, status: u16) {
         self.responses += 1;
         let slot = usize::from(status);
-        self.status[if slot < STATUS_SLOTS && slot >= 100 { slot } else { 0 }] += 1;
+        self.status[if (100..STATUS_SLOTS).contains(&slot) { slot } else { 0 }] += 1;
     }
 
     /// Counts one failed request.

@@ -73,7 +73,7 @@ pub(crate) fn spawn(spec: WorkerSpec) -> std::io::Result<std::thread::JoinHandle
     std::thread::Builder::new().name(format!("meshperf-worker-{}", spec.id)).spawn(move || {
         let tx = spec.tx.clone();
         let id = spec.id;
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(spec)));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(&spec)));
         let reason = match outcome {
             Ok(Ok(())) => return,
             Ok(Err(e)) => e,
@@ -83,21 +83,21 @@ pub(crate) fn spawn(spec: WorkerSpec) -> std::io::Result<std::thread::JoinHandle
     })
 }
 
-fn run(spec: WorkerSpec) -> Result<(), String> {
+fn run(spec: &WorkerSpec) -> Result<(), String> {
     crate::timer::tighten_timer_slack();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot build the worker runtime: {e}"))?;
     let local = LocalSet::new();
-    let prepared = local.block_on(&rt, prepare(&spec))?;
+    let prepared = local.block_on(&rt, prepare(spec))?;
     if spec.tx.send(ToCoord::Ready).is_err() {
         return Ok(());
     }
     let Ok(t0) = spec.start.recv() else {
         return Ok(());
     };
-    local.block_on(&rt, execute(&spec, prepared, t0))
+    local.block_on(&rt, execute(spec, prepared, t0))
 }
 
 /// A slot before the run: its connection (opened ahead of time) and its place.
