@@ -32,6 +32,7 @@ pub(super) fn latency<DB: DrawingBackend>(
         let c = color(i);
         let p99: Vec<(f64, f64)> = d.details.series.iter().map(|p| (p.second, p.p99_ms)).collect();
         let p50: Vec<(f64, f64)> = d.details.series.iter().map(|p| (p.second, p.p50_ms)).collect();
+        dots(&mut chart, &p99, c)?;
         chart
             .draw_series(LineSeries::new(p99, c.stroke_width(3)))
             .map_err(chart_error)?
@@ -68,6 +69,7 @@ pub(super) fn throughput<DB: DrawingBackend>(
         let c = color(i);
         let rate: Vec<(f64, f64)> = d.details.series.iter().map(|p| (p.second, p.rate)).collect();
         let label = format!("{} achieved (mean {}/s)", names[i], trim(d.details.achieved_rate));
+        dots(&mut chart, &rate, c)?;
         chart
             .draw_series(LineSeries::new(rate, c.stroke_width(3)))
             .map_err(chart_error)?
@@ -102,6 +104,19 @@ fn mesh<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, y: &str) -> Resu
         .bold_line_style(BLACK.mix(0.12))
         .draw()
         .map_err(chart_error)
+}
+
+/// Marks each point of a short series, so a run of a few seconds still shows its points.
+fn dots<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    points: &[(f64, f64)],
+    c: RGBColor,
+) -> Result<(), SmpError> {
+    if points.len() > 60 {
+        return Ok(());
+    }
+    chart.draw_series(points.iter().map(|p| Circle::new(*p, 4, c.filled()))).map_err(chart_error)?;
+    Ok(())
 }
 
 fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, at: SeriesLabelPosition) -> Result<(), SmpError> {
