@@ -45,6 +45,15 @@ pub enum ServeError {
     /// Serving failed.
     #[error("the HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The worker token file could not be read or created.
+    #[error("cannot use the worker token file {path}: {source}; set MESHPERF_WORKER_TOKEN instead")]
+    WorkerToken {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The gRPC side failed.
     #[error("{0}")]
     Grpc(String),
@@ -113,11 +122,13 @@ pub fn worker_config(config: &Config) -> Result<WorkerConfig, ServeError> {
         Some(t) => t.clone(),
         None => {
             let path = config.home.join(WORKER_TOKEN_FILE);
+            let err = |source| ServeError::WorkerToken { path: path.display().to_string(), source };
             if !path.exists() {
+                std::fs::create_dir_all(&config.home).map_err(err)?;
                 let secret = uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string();
-                write_private(&path, secret.as_bytes())?;
+                write_private(&path, secret.as_bytes()).map_err(err)?;
             }
-            std::fs::read_to_string(&path)?.trim().to_string()
+            std::fs::read_to_string(&path).map_err(err)?.trim().to_string()
         }
     };
     let token = Token::new(secret).map_err(|e| ServeError::Grpc(e.to_string()))?;

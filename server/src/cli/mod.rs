@@ -15,6 +15,11 @@ pub mod run_plan;
 pub mod signals;
 pub mod summary;
 pub mod worker;
+pub mod api;
+pub mod login;
+pub mod profile;
+pub mod result;
+pub mod serve;
 
 /// Process exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +86,14 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Compare a result against a baseline; exit 1 when a regression limit is exceeded.
     Compare(compare::CompareArgs),
+    /// Serve the performance-management server: REST on PORT (9081), perf gRPC on 10013.
+    Serve(serve::ServeArgs),
+    /// Save a token for the server to $MESHPERF_HOME/auth.json.
+    Login(login::LoginArgs),
+    /// Performance profiles on a server: list, view, apply, delete, run.
+    Profile(profile::ProfileArgs),
+    /// Results on a server: list, view, export.
+    Result(result::ResultArgs),
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -100,6 +113,10 @@ pub fn main() -> i32 {
         Command::Export(args) => export::execute(args),
         Command::Report(args) => report::execute(args),
         Command::Compare(args) => compare::execute(args),
+        Command::Serve(args) => serve::execute(args),
+        Command::Login(args) => login::execute(args),
+        Command::Profile(args) => profile::execute(args),
+        Command::Result(args) => result::execute(args),
     };
     match result {
         Ok(exit) => exit as i32,
