@@ -126,3 +126,14 @@ fn markdown_and_junit_render_every_verdict() {
     assert_eq!(xml.matches("<testcase ").count(), 2);
     assert_eq!(xml.matches("</testcase>").count(), 2);
 }
+
+proptest::proptest! {
+    /// Any text is a gate or an error, never a panic.
+    #[test]
+    fn parsing_never_panics(text in "\\PC{0,24}", metric in "(p99|errors|rps|service\\.p50|non-2xx)", op in "(<|<=|>|>=|=|==)", value in "\\PC{0,8}") {
+        let _ = Gate::parse(&text);
+        let _ = Regression::parse(&text);
+        let _ = Gate::parse(&format!("{metric}{op}{value}"));
+        let _ = Regression::parse(&format!("{metric}={value}"));
+    }
+}

@@ -151,3 +151,14 @@ fn output_matches_the_json_schema() {
     bad["latencies_ms"]["p99"] = serde_json::json!("1ms");
     assert!(!validator.is_valid(&bad));
 }
+
+proptest::proptest! {
+    /// Random or truncated text is a document or an error, never a panic.
+    #[test]
+    fn reading_never_panics(text in "\\PC{0,64}", cut in 0usize..4000) {
+        let _ = ResultDocument::from_text(&text);
+        let json = sample().to_json_pretty();
+        let end = json.char_indices().map(|(i, _)| i).take_while(|i| *i <= cut).last().unwrap_or(0);
+        let _ = ResultDocument::from_text(&json[..end]);
+    }
+}
