@@ -5,8 +5,9 @@
 //! per second, and the achieved (and target) request rate per second. Several results are
 //! overlaid in distinct colours, one legend entry per result, for comparison.
 //!
-//! Text is drawn with a system font (plotters' `ttf` feature through fontconfig), so the
-//! machine needs one installed: Debian's `fonts-dejavu-core` is enough.
+//! Text is drawn with a system font found through fontconfig, loaded at run time (plotters'
+//! `fontconfig-dlopen`, so building needs no fontconfig headers); the machine needs a font and
+//! libfontconfig installed: Debian's `fonts-dejavu-core` and `fontconfig` are enough.
 
 mod spectrum;
 mod timeline;
