@@ -112,7 +112,8 @@ fn unreachable_target_is_errors_by_kind_not_a_crash() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(doc["details"]["error_kinds"]["connect_refused"].as_u64().unwrap() > 0, "{}", doc["details"]);
-    assert_eq!(doc["details"]["requests"], 0);
+    assert_eq!(doc["details"]["responses"], 0);
+    assert_eq!(doc["details"]["requests"], doc["details"]["errors"], "every finished request failed");
 }
 
 #[test]
