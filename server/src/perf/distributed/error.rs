@@ -64,3 +64,43 @@ pub enum DistributedError {
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }
+
+impl DistributedError {
+    /// Whether the caller's input is at fault (bad flags, addresses, plan or token), as opposed
+    /// to workers that could not be reached or failed: the CLI exits 2 for these, 3 otherwise.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            DistributedError::NoWorkers
+            | DistributedError::BadWorker { .. }
+            | DistributedError::Plan(_)
+            | DistributedError::TooFew { .. }
+            | DistributedError::BadToken
+            | DistributedError::TlsFile(_) => true,
+            DistributedError::Refused { code, .. } => matches!(
+                code,
+                tonic::Code::InvalidArgument
+                    | tonic::Code::Unauthenticated
+                    | tonic::Code::PermissionDenied
+                    | tonic::Code::ResourceExhausted
+            ),
+            DistributedError::Connect { .. }
+            | DistributedError::AllLost { .. }
+            | DistributedError::Merge(_)
+            | DistributedError::Runtime(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_are_the_callers() {
+        assert!(DistributedError::NoWorkers.is_usage());
+        let refused = |code| DistributedError::Refused { address: "w".into(), code, message: String::new() };
+        assert!(refused(tonic::Code::PermissionDenied).is_usage());
+        assert!(!refused(tonic::Code::Internal).is_usage());
+        assert!(!DistributedError::Connect { address: "w".into(), reason: "refused".into() }.is_usage());
+    }
+}
