@@ -74,8 +74,25 @@ pub fn publish(
     junit: Option<&Path>,
     time_s: f64,
 ) -> Result<Exit, CliError> {
+    publish_with(title, verdicts, summary, junit, time_s, false)
+}
+
+/// [`publish`], printing the Markdown table on stderr instead of stdout when `to_stderr` (for
+/// `run --format json`, whose document owns stdout).
+pub fn publish_with(
+    title: &str,
+    verdicts: &[Verdict],
+    summary: Option<&Path>,
+    junit: Option<&Path>,
+    time_s: f64,
+    to_stderr: bool,
+) -> Result<Exit, CliError> {
     let markdown = gate::markdown_summary(title, verdicts);
-    write_out(None, markdown.as_bytes())?;
+    if to_stderr {
+        eprintln!("{markdown}");
+    } else {
+        write_out(None, markdown.as_bytes())?;
+    }
     if let Some(path) = summary {
         write_out(Some(path), markdown.as_bytes())?;
     }

@@ -28,9 +28,14 @@ pub struct RunArgs {
     #[arg(value_name = "URL")]
     pub urls: Vec<String>,
 
-    /// Connections in total, spread over the worker threads.
-    #[arg(short = 'c', long = "connections", default_value_t = 50)]
-    pub connections: u32,
+    /// Run an SMP test config (YAML or JSON, a `{test, mesh}` envelope or a Meshery profile);
+    /// flags given on the command line override the file.
+    #[arg(short = 'p', long = "profile", value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+
+    /// Connections in total, spread over the worker threads [default: 50].
+    #[arg(short = 'c', long = "connections")]
+    pub connections: Option<u32>,
     /// Worker threads (default: one per core).
     #[arg(short = 't', long = "threads")]
     pub threads: Option<u32>,
@@ -50,19 +55,19 @@ pub struct RunArgs {
     /// Open loop in steps: DURATION@RATE,... e.g. 10s@1000,20s@5000.
     #[arg(long = "stages", value_name = "STAGES")]
     pub stages: Option<String>,
-    /// Warm-up before measuring; its samples are dropped.
-    #[arg(long = "warmup", default_value = "0s")]
-    pub warmup: String,
-    /// Per-request timeout.
-    #[arg(long = "timeout", default_value = "10s")]
-    pub timeout: String,
+    /// Warm-up before measuring; its samples are dropped [default: 0s].
+    #[arg(long = "warmup")]
+    pub warmup: Option<String>,
+    /// Per-request timeout [default: 10s].
+    #[arg(long = "timeout")]
+    pub timeout: Option<String>,
 
     /// Speak HTTP/2 (h2c with prior knowledge for http://, ALPN h2 for https://).
     #[arg(long = "http2")]
     pub http2: bool,
-    /// Concurrent streams per HTTP/2 connection.
-    #[arg(long = "h2-streams", default_value_t = 1, requires = "http2")]
-    pub h2_streams: u32,
+    /// Concurrent streams per HTTP/2 connection [default: 1].
+    #[arg(long = "h2-streams")]
+    pub h2_streams: Option<u32>,
     /// PEM file of CA certificates to trust for https targets.
     #[arg(long = "cacert", value_name = "FILE")]
     pub cacert: Option<PathBuf>,
@@ -76,9 +81,9 @@ pub struct RunArgs {
     #[arg(long = "insecure", conflicts_with = "cacert")]
     pub insecure: bool,
 
-    /// Request method.
-    #[arg(short = 'm', long = "method", default_value = "GET")]
-    pub method: String,
+    /// Request method [default: GET, or POST with a body from a profile].
+    #[arg(short = 'm', long = "method")]
+    pub method: Option<String>,
     /// A header `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
@@ -110,20 +115,145 @@ pub struct RunArgs {
     /// Never show the live progress line.
     #[arg(long = "no-progress")]
     pub no_progress: bool,
+
+    /// A CI gate on the result, e.g. `p99<=20ms`, `errors<0.1%`, `rps>=1000` (repeatable);
+    /// a failed gate exits with 1.
+    #[arg(long = "gate", value_name = "GATE")]
+    pub gates: Vec<String>,
+    /// Write the gates' Markdown summary table to this file (also appended to
+    /// `$GITHUB_STEP_SUMMARY` when set).
+    #[arg(long = "summary", value_name = "FILE", requires = "gates")]
+    pub summary: Option<PathBuf>,
+    /// Write the gates as JUnit XML (one test case per gate) to this file.
+    #[arg(long = "junit", value_name = "FILE", requires = "gates")]
+    pub junit: Option<PathBuf>,
+
+    /// Spread the run over `meshperf worker`s: HOST:PORT,HOST:PORT (port 10013 by default).
+    #[arg(long = "workers", value_name = "ADDRS", value_delimiter = ',')]
+    pub workers: Vec<String>,
+    /// The workers' shared token.
+    #[arg(long = "token", env = "MESHPERF_WORKER_TOKEN", hide_env_values = true, requires = "workers")]
+    pub token: Option<String>,
 }
 
-/// Runs the load test and prints or writes its result.
+/// Runs the load test and prints or writes its result; gates decide the exit code.
 pub fn execute(args: RunArgs) -> Result<Exit, CliError> {
-    let plan = run_plan::build(&args)?;
-    let meta = run_plan::meta(&args)?;
-    let report = run_local(plan, !args.no_progress && std::io::stdout().is_terminal())?;
-    let doc = smp::result::ResultDocument::from_report(&report, &meta);
-    let text = match args.format {
-        Format::Json => doc.to_json_pretty() + "\n",
-        Format::Text => super::summary::render(&report),
+    let (plans, meta) = run_plan::build(&args)?;
+    let gates = args
+        .gates
+        .iter()
+        .map(|g| smp::gate::Gate::parse(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(super::export::smp_error)?;
+    let progress = !args.no_progress && std::io::stdout().is_terminal();
+    let (doc, text) = if args.workers.is_empty() {
+        run_plans(plans, &meta, progress)?
+    } else {
+        let [plan] = <[RunPlan; 1]>::try_from(plans).map_err(|p| {
+            CliError::Usage(format!("--workers runs one client at a time; the profile has {} clients", p.len()))
+        })?;
+        let token = args.token.clone().ok_or_else(|| {
+            CliError::Usage("--workers needs the workers' token: pass --token or set MESHPERF_WORKER_TOKEN".into())
+        })?;
+        run_on_workers(plan, &args.workers, &token, meta, progress)?
     };
-    write_output(args.output.as_deref(), &text)?;
-    Ok(Exit::Ok)
+    let out = match args.format {
+        Format::Json => doc.to_json_pretty() + "\n",
+        Format::Text => text,
+    };
+    write_output(args.output.as_deref(), &out)?;
+    if gates.is_empty() {
+        return Ok(Exit::Ok);
+    }
+    let verdicts = smp::gate::evaluate(&gates, &doc);
+    let json_on_stdout = args.format == Format::Json && args.output.is_none();
+    super::compare::publish_with(
+        doc.name(),
+        &verdicts,
+        args.summary.as_deref(),
+        args.junit.as_deref(),
+        doc.details.duration_s,
+        json_on_stdout,
+    )
+}
+
+/// Runs one plan (or several clients of a profile at once) here; returns the result document
+/// and the human summary.
+fn run_plans(
+    plans: Vec<RunPlan>,
+    meta: &smp::RunMeta,
+    progress: bool,
+) -> Result<(smp::ResultDocument, String), CliError> {
+    if plans.len() == 1 {
+        let plan = plans.into_iter().next().expect("one plan");
+        let report = run_local(plan, progress)?;
+        return Ok((smp::ResultDocument::from_report(&report, meta), super::summary::render(&report)));
+    }
+    // Clients of one profile run at the same time, each on its own engine; the document is
+    // their exact merge and the summary shows each client.
+    let n = plans.len();
+    let handles = plans
+        .into_iter()
+        .map(|p| loadgen::start(p).map_err(|e| CliError::Usage(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cancels: Vec<_> = handles.iter().map(loadgen::RunHandle::canceller).collect();
+    super::signals::on_interrupt(move || cancels.iter().for_each(loadgen::CancelHandle::cancel));
+    let threads: Vec<_> = handles
+        .into_iter()
+        .map(|mut h| {
+            std::thread::spawn(move || {
+                while h.next_snapshot_blocking().is_some() {}
+                h.wait_blocking()
+            })
+        })
+        .collect();
+    let mut docs = Vec::with_capacity(n);
+    let mut text = String::new();
+    for (i, t) in threads.into_iter().enumerate() {
+        let report = t
+            .join()
+            .map_err(|_| CliError::Failure("a client's run stopped unexpectedly".into()))?
+            .map_err(|e| CliError::Failure(format!("the run failed: {e}")))?;
+        text.push_str(&format!("── client {} of {n} ──\n{}\n", i + 1, super::summary::render(&report)));
+        docs.push(smp::ResultDocument::from_report(&report, meta));
+    }
+    let doc = smp::result::merge(&docs, meta).map_err(super::export::smp_error)?;
+    Ok((doc, text))
+}
+
+/// Runs `plan` spread over `workers` and merges their results exactly.
+fn run_on_workers(
+    plan: RunPlan,
+    workers: &[String],
+    token: &str,
+    meta: smp::RunMeta,
+    progress: bool,
+) -> Result<(smp::ResultDocument, String), CliError> {
+    use crate::perf::distributed::{DistributedCancel, DistributedOptions, run_distributed_blocking};
+    let cancel = DistributedCancel::new();
+    let c = cancel.clone();
+    super::signals::on_interrupt(move || c.cancel());
+    let mut bar = progress.then(|| Progress::new(&plan));
+    let options = DistributedOptions::new(workers.to_vec(), token, meta);
+    let result = run_distributed_blocking(plan, options, cancel, |s| {
+        if let Some(b) = bar.as_mut() {
+            b.update(s);
+        }
+    });
+    if let Some(b) = bar.as_mut() {
+        b.finish();
+    }
+    let r = result
+        .map_err(|e| if e.is_usage() { CliError::Usage(e.to_string()) } else { CliError::Failure(e.to_string()) })?;
+    let mut text = super::summary::render(&r.report);
+    text.push_str("\n  Workers\n");
+    for w in &r.workers {
+        text.push_str(&format!("    {:<24} {:?}  {} requests\n", w.address, w.status, w.requests));
+    }
+    if r.partial {
+        text.push_str("  PARTIAL: a worker was lost; the numbers hold what the others measured\n");
+    }
+    Ok((r.document, text))
 }
 
 /// Runs `plan` on this machine, with a live progress line when `progress` is set; Ctrl-C
@@ -150,11 +280,14 @@ pub fn run_local(plan: RunPlan, progress: bool) -> Result<Report, CliError> {
 /// Writes `text` to `path`, or to stdout.
 pub fn write_output(path: Option<&std::path::Path>, text: &str) -> Result<(), CliError> {
     match path {
-        Some(p) => std::fs::write(p, text)
-            .map_err(|e| CliError::Failure(format!("cannot write {}: {e}; check the directory exists and is writable", p.display()))),
+        Some(p) => std::fs::write(p, text).map_err(|e| {
+            CliError::Failure(format!("cannot write {}: {e}; check the directory exists and is writable", p.display()))
+        }),
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| CliError::Failure(format!("cannot write to stdout: {e}")))
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| CliError::Failure(format!("cannot write to stdout: {e}")))
         }
     }
 }

@@ -46,6 +46,14 @@ pub struct Overrides {
     pub tls: Option<TlsOptions>,
 }
 
+impl Overrides {
+    /// Applies these overrides to `plan` (command-line flags over a profile or the defaults);
+    /// the caller validates the plan afterwards.
+    pub fn apply_to(&self, plan: &mut RunPlan) -> Result<(), SmpError> {
+        apply(plan, self)
+    }
+}
+
 impl TestProfile {
     /// One validated run plan per client, as the profile says.
     pub fn to_plans(&self) -> Result<Vec<RunPlan>, SmpError> {
