@@ -12,9 +12,9 @@
 
 pub mod adapters;
 pub mod cli;
-pub mod perf;
 pub mod config;
-pub mod store;
 pub mod http;
+pub mod perf;
 pub mod providers;
 pub mod serve;
+pub mod store;

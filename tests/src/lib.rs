@@ -5,9 +5,11 @@
 //! - [`server`]: the in-process hyper test server and its knobs.
 //! - [`tls`]: a throwaway CA, server and client certificates written to a temp dir.
 //! - [`bin`]: builds `meshperf` once and runs it.
+//! - [`serve`]: the real `meshperf serve` on SQLite or a fresh PostgreSQL database, and its API.
 //! - [`worker`]: load workers on loopback, in process or as the real `meshperf worker`.
 
 pub mod bin;
+pub mod serve;
 pub mod server;
 pub mod tls;
 pub mod worker;

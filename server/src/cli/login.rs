@@ -53,7 +53,7 @@ pub fn execute(args: LoginArgs) -> Result<Exit, CliError> {
             Err(e) => return Err(e),
         }
     }
-    let path = args.server.auth_file.clone().unwrap_or_else(|| home.join(AUTH_FILE));
+    let path = args.server.auth_file.unwrap_or_else(|| home.join(AUTH_FILE));
     write_auth(&path, &token)?;
     eprintln!("token saved to {}", path.display());
     Ok(Exit::Ok)

@@ -6,20 +6,20 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod api;
 pub mod compare;
 pub mod export;
+pub mod login;
+pub mod profile;
 pub mod progress;
 pub mod report;
+pub mod result;
 pub mod run;
 pub mod run_plan;
+pub mod serve;
 pub mod signals;
 pub mod summary;
 pub mod worker;
-pub mod api;
-pub mod login;
-pub mod profile;
-pub mod result;
-pub mod serve;
 
 /// Process exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -236,7 +236,7 @@ fn body_from_file(path: &std::path::Path) -> Result<Value, CliError> {
         "loadGenerators": [generator],
         "concurrentRequest": client.connections.max(1),
         "qps": client.rps,
-        "duration": if profile.test.duration.is_empty() { "30s".to_string() } else { profile.test.duration.clone() },
+        "duration": if profile.test.duration.is_empty() { "30s".to_string() } else { profile.test.duration },
         "requestHeaders": client.headers,
         "requestCookies": client.cookies,
         "requestBody": client.body,
