@@ -116,7 +116,7 @@ fn coordinate(
                 stats.merge(&std::mem::take(&mut carry));
             }
             let at = worker::tick_instant(measure_from, tick);
-            let snap = snapshot(&stats, total, tick > 0, at, *last_tick_at, measure_from, schedule.as_ref(), t0);
+            let snap = snapshot(stats, total, tick > 0, at, *last_tick_at, measure_from, schedule.as_ref(), t0);
             *last_tick_at = at;
             if tick > 0 {
                 series.push(SecondStats::from_snapshot(&snap));
@@ -153,9 +153,9 @@ fn coordinate(
     let end_instant = Instant::now();
     finals.merge(&carry);
     // The last, partial interval: what finished after the last whole second.
-    let mut last = snapshot(&finals, &mut total, true, end_instant, last_tick_at, measure_from, schedule.as_ref(), t0);
+    let mut last = snapshot(finals, &mut total, true, end_instant, last_tick_at, measure_from, schedule.as_ref(), t0);
     last.phase = Phase::Draining;
-    if finals.finished() > 0 {
+    if last.interval.finished() > 0 {
         series.push(SecondStats::from_snapshot(&last));
     }
     let _ = progress.send(last);
@@ -188,7 +188,7 @@ fn share_of(n: u64, plan: &RunPlan) -> u64 {
 
 #[allow(clippy::too_many_arguments)]
 fn snapshot(
-    interval: &Stats,
+    interval: Stats,
     total: &mut Stats,
     measuring: bool,
     at: Instant,
@@ -197,11 +197,11 @@ fn snapshot(
     schedule: Option<&Schedule>,
     t0: Instant,
 ) -> Snapshot {
-    total.merge(interval);
+    total.merge(&interval);
     Snapshot {
         elapsed: at.saturating_duration_since(measure_from),
         phase: if measuring { Phase::Measuring } else { Phase::Warmup },
-        interval: interval.clone(),
+        interval,
         interval_len: at.saturating_duration_since(prev),
         target_rate: schedule.map(|s| s.rate_at(at.saturating_duration_since(t0))),
         total_responses: total.responses,
