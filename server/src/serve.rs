@@ -118,7 +118,20 @@ pub async fn run(
 /// The gRPC perf service's configuration for a server: the server's allow-list and ceilings,
 /// and the worker token from `MESHPERF_WORKER_TOKEN` or a file under the home (created once).
 pub fn worker_config(config: &Config) -> Result<WorkerConfig, ServeError> {
-    let secret = match &config.worker_token {
+    let token = Token::new(worker_token(config)?).map_err(|e| ServeError::Grpc(e.to_string()))?;
+    let limits = Limits {
+        max_runs: config.max_concurrent_runs,
+        max_rate: config.ceilings.max_qps,
+        max_connections: config.ceilings.max_connections,
+        max_duration: config.ceilings.max_duration,
+    };
+    Ok(WorkerConfig { token, allow: config.allow.clone(), limits })
+}
+
+/// The shared worker token: `MESHPERF_WORKER_TOKEN`, or the one kept under the home (created
+/// on first use, readable only by its owner).
+pub fn worker_token(config: &Config) -> Result<String, ServeError> {
+    Ok(match &config.worker_token {
         Some(t) => t.clone(),
         None => {
             let path = config.home.join(WORKER_TOKEN_FILE);
@@ -130,15 +143,7 @@ pub fn worker_config(config: &Config) -> Result<WorkerConfig, ServeError> {
             }
             std::fs::read_to_string(&path).map_err(err)?.trim().to_string()
         }
-    };
-    let token = Token::new(secret).map_err(|e| ServeError::Grpc(e.to_string()))?;
-    let limits = Limits {
-        max_runs: config.max_concurrent_runs,
-        max_rate: config.ceilings.max_qps,
-        max_connections: config.ceilings.max_connections,
-        max_duration: config.ceilings.max_duration,
-    };
-    Ok(WorkerConfig { token, allow: config.allow.clone(), limits })
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

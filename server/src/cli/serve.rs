@@ -2,6 +2,7 @@
 //! (default 9081) and the perf gRPC service plus Meshery's adapter protocol on `--grpc-listen`
 //! (default 0.0.0.0:10013), in one process, until SIGINT or SIGTERM.
 //!
+//! Runs execute in this process, or on the load workers of `MESHPERF_WORKERS`.
 //! Configuration comes from the environment (see [`crate::config`]); every bad value is
 //! reported before anything starts (exit 2). Once listening, one line per listener goes to
 //! stdout (`meshperf server listening on http://ADDR`, `meshperf perf gRPC listening on ADDR`)
@@ -12,8 +13,8 @@ use std::sync::Arc;
 use super::{CliError, Exit};
 use crate::config::Config;
 use crate::perf::grpc;
-use crate::perf::runs::LocalExecutor;
-use crate::serve::{ServeError, build_state, run, shutdown_signal, worker_config};
+use crate::perf::runs::{Executor, LocalExecutor, WorkersExecutor};
+use crate::serve::{ServeError, build_state, run, shutdown_signal, worker_config, worker_token};
 
 /// Arguments of `meshperf serve`.
 #[derive(Debug, clap::Args)]
@@ -57,7 +58,13 @@ async fn serve(config: Config, grpc_listen: String) -> Result<(), CliError> {
         Some(grpc::bind(&grpc_listen).await.map_err(|e| CliError::Usage(format!("{e} (or --grpc-listen off)")))?)
     };
     let grpc_config = worker_config(&config).map_err(failure)?;
-    let state = build_state(config, Arc::new(LocalExecutor)).await.map_err(failure)?;
+    let executor: Arc<dyn Executor> = if config.workers.is_empty() {
+        Arc::new(LocalExecutor)
+    } else {
+        tracing::info!(workers = ?config.workers, "runs go to the load workers");
+        Arc::new(WorkersExecutor::new(config.workers.clone(), worker_token(&config).map_err(failure)?))
+    };
+    let state = build_state(config, executor).await.map_err(failure)?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

@@ -28,7 +28,8 @@
 //! | `MESHPERF_SQLITE_SYNCHRONOUS` | full | SQLite `synchronous` pragma: `normal` or `full` |
 //! | `MESHPERF_TOKEN_TTL` | 30d | lifetime of tokens the local provider issues |
 //! | `MESHPERF_SHUTDOWN_GRACE` | 30s | how long in-flight requests may take after a signal |
-//! | `MESHPERF_WORKER_TOKEN` | generated under the home | shared token of the gRPC perf service |
+//! | `MESHPERF_WORKER_TOKEN` | generated under the home | shared token of the gRPC perf service (and of `MESHPERF_WORKERS`) |
+//! | `MESHPERF_WORKERS` | | load workers (`host:port`, comma separated) to run tests on instead of this process |
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -121,6 +122,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Shared token of the gRPC perf service (`None`: generated under the home).
     pub worker_token: Option<String>,
+    /// Load workers runs are split over; empty runs them in this process.
+    pub workers: Vec<String>,
 }
 
 /// Bad configuration: every bad value, one sentence each.
@@ -261,6 +264,18 @@ impl Config {
         push(&mut errors, duration_into(&get, "MESHPERF_TOKEN_TTL", &mut token_ttl));
         let mut shutdown_grace = Duration::from_secs(30);
         push(&mut errors, duration_into(&get, "MESHPERF_SHUTDOWN_GRACE", &mut shutdown_grace));
+        let workers: Vec<String> = get("MESHPERF_WORKERS").map(|v| split_list(&v)).unwrap_or_default();
+        for w in &workers {
+            let host = w.rsplit_once(':').map_or(w.as_str(), |(h, p)| if p.parse::<u16>().is_ok() { h } else { "" });
+            if host.is_empty() {
+                errors.push(format!(
+                    "MESHPERF_WORKERS has {w:?}, which is not host or host:port (for example 127.0.0.1:10013)"
+                ));
+            }
+        }
+        if !workers.is_empty() && get("MESHPERF_WORKER_TOKEN").is_none() {
+            errors.push("MESHPERF_WORKERS needs MESHPERF_WORKER_TOKEN, the workers' shared token".into());
+        }
         if let Some(otel) = get("OTEL_CONFIG") {
             tracing::debug!(otel, "OTEL_CONFIG is accepted for Meshery compatibility and not used");
         }
@@ -286,6 +301,7 @@ impl Config {
             token_ttl,
             shutdown_grace,
             worker_token: get("MESHPERF_WORKER_TOKEN"),
+            workers,
         })
     }
 

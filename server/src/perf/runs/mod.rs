@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`model`]: the run request (query parameters, profile, SMP body) and the safety checks.
 //! - [`executor`]: [`Executor`], where load comes from; [`LocalExecutor`] runs it in process.
+//! - [`workers`]: [`WorkersExecutor`], runs split over registered load workers (gRPC).
 //! - [`manager`]: [`RunManager`], the queue, the run tasks and their events.
 //! - [`handlers`]: the axum handlers (SSE streams, run status, cancel).
 
@@ -11,7 +12,9 @@ pub mod executor;
 pub mod handlers;
 pub mod manager;
 pub mod model;
+pub mod workers;
 
 pub use executor::{Execution, Executor, LocalExecutor, Progress};
 pub use manager::{RunEvent, RunManager};
 pub use model::RunSpec;
+pub use workers::WorkersExecutor;
