@@ -190,6 +190,7 @@ impl ProfileInput {
             Some(m @ Value::Object(_)) => m,
             Some(_) => return Err(ApiError::invalid("metadata", "must be a JSON object")),
         };
+        crate::perf::runs::model::parse_options(&metadata.to_string())?;
         let service_mesh = self.service_mesh.unwrap_or_default();
         if service_mesh.len() > 100 {
             return Err(ApiError::invalid("serviceMesh", "is longer than 100 characters"));

@@ -125,6 +125,10 @@ impl RunSpec {
         plan.threads = plan.threads.min(connections).max(1);
         plan.load = if qps > 0.0 { Load::Open(RateShape::Constant(qps)) } else { Load::Closed };
         plan.duration = Some(duration);
+        if let Some(profile) = profile {
+            let explicit = (p.get(&["qps"]).is_some(), p.get(&["t"]).is_some());
+            apply_options(&mut plan, &profile.metadata, explicit)?;
+        }
         plan.validate().map_err(|e| ApiError::invalid("(run)", e.to_string()))?;
         Ok(RunSpec {
             name: name.trim().to_string(),
@@ -199,6 +203,72 @@ impl RunSpec {
     }
 }
 
+/// meshperf's knobs kept in a profile's `metadata.additional_options` (see
+/// `smp::profile::options`): HTTP/2, method, ramp or stages, warm-up, timeout, threads, request
+/// limit, insecure TLS. A rate or duration given in the query wins over the options' shape.
+/// Certificate files are refused: a server never reads files a request names.
+pub fn apply_options(
+    plan: &mut RunPlan,
+    metadata: &str,
+    (explicit_qps, explicit_t): (bool, bool),
+) -> Result<(), ApiError> {
+    let Some(options) = parse_options(metadata)? else { return Ok(()) };
+    if options.ca_cert.is_some() || options.cert.is_some() || options.key.is_some() {
+        return Err(ApiError::invalid(
+            OPTIONS_FIELD,
+            "certificate and key files are not read by the server; remove ca_cert, cert and key",
+        ));
+    }
+    if options.http2 {
+        plan.http = loadgen::HttpVersion::Http2;
+    }
+    if let Some(n) = options.h2_streams {
+        plan.h2_streams = n;
+    }
+    if let Some(m) = &options.method {
+        for t in &mut plan.targets {
+            t.method = m.clone();
+        }
+    }
+    if let (Some(shape), false) = (&options.shape, explicit_qps) {
+        if matches!(shape, RateShape::Stages(_)) && !explicit_t {
+            plan.duration = None;
+        }
+        plan.load = Load::Open(shape.clone());
+    }
+    if let Some(w) = options.warmup {
+        plan.warmup = w;
+    }
+    if let Some(t) = options.timeout {
+        plan.timeout = t;
+    }
+    if let Some(n) = options.threads {
+        plan.threads = n;
+    }
+    if options.max_requests.is_some() {
+        plan.max_requests = options.max_requests;
+    }
+    plan.tls.insecure |= options.insecure;
+    Ok(())
+}
+
+/// Where a profile keeps meshperf's options.
+pub const OPTIONS_FIELD: &str = "metadata.additional_options";
+
+/// Reads `additional_options` (a JSON string or object) from a profile's metadata JSON text.
+pub fn parse_options(metadata: &str) -> Result<Option<smp::profile::options::Options>, ApiError> {
+    let meta: Value = serde_json::from_str(metadata).unwrap_or(Value::Null);
+    let text = match meta.get("additional_options").or_else(|| meta.get("additionalOptions")) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.clone(),
+        Some(v @ Value::Object(_)) => v.to_string(),
+        Some(_) => return Err(ApiError::invalid(OPTIONS_FIELD, "must be a JSON object or its text")),
+    };
+    smp::profile::options::Options::parse(&text, OPTIONS_FIELD)
+        .map(Some)
+        .map_err(|e| ApiError::invalid(OPTIONS_FIELD, e.to_string()))
+}
+
 /// `t` with Meshery's `dur` unit (`h`, `m`, `s`; anything else is seconds). A `t` that is a
 /// whole duration (`30s`) is accepted as such.
 fn query_duration(t: &str, unit: Option<&str>) -> Result<Duration, ApiError> {
@@ -271,6 +341,24 @@ mod tests {
         let s = RunSpec::from_query(&params("name=t&url=http://127.0.0.1:9/&t=500ms&qps=10"), None).unwrap();
         assert_eq!(s.plan.duration, Some(Duration::from_millis(500)));
         assert_eq!(s.plan.load, Load::Open(RateShape::Constant(10.0)));
+    }
+
+    #[test]
+    fn profile_options_shape_the_plan() {
+        let mut row = crate::store::testing::profile_row("u", "p");
+        row.metadata =
+            r#"{"additional_options": "{\"http2\": true, \"stages\": \"1s@10,1s@20\", \"warmup\": \"1s\"}"}"#.into();
+        let s = RunSpec::from_query(&params(""), Some(&row)).unwrap();
+        assert_eq!(s.plan.http, loadgen::HttpVersion::Http2);
+        assert!(matches!(s.plan.load, Load::Open(RateShape::Stages(_))));
+        assert_eq!((s.plan.duration, s.plan.warmup), (None, Duration::from_secs(1)));
+        let s = RunSpec::from_query(&params("qps=5"), Some(&row)).unwrap();
+        assert_eq!(s.plan.load, Load::Open(RateShape::Constant(5.0)), "the query wins");
+        row.metadata = r#"{"additional_options": {"ca_cert": "/etc/ssl/x.pem"}}"#.into();
+        match RunSpec::from_query(&params(""), Some(&row)) {
+            Err(ApiError::Invalid { field, .. }) => assert_eq!(field, OPTIONS_FIELD),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
