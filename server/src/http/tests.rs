@@ -414,3 +414,24 @@ async fn the_queue_caps_runs_and_policy_refusals_name_the_rule() {
     assert_eq!((status, body["rule"].as_str()), (StatusCode::FORBIDDEN, Some("MESHPERF_MAX_CONNECTIONS")));
     h.state.runs.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_runs_by_state() {
+    let h = harness().await;
+    let p = h.profile("m").await;
+    let id = p["id"].as_str().unwrap();
+    h.call(Method::GET, &format!("/api/user/performance/profiles/{id}"), None).await;
+    h.raw(Method::GET, &format!("/api/user/performance/profiles/{id}/run"), None, Some(&h.token)).await;
+    let (status, body) = h.raw(Method::GET, "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains(
+            r#"meshperf_http_requests_total{method="GET",route="/api/user/performance/profiles/{id}",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(id), "raw paths never become labels");
+    assert!(text.contains(r#"meshperf_runs{state="completed"} 1"#), "{text}");
+    assert!(text.contains("meshperf_runs_active 0"), "{text}");
+}
