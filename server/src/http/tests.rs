@@ -120,7 +120,8 @@ impl Harness {
 
     async fn profile(&self, name: &str) -> Value {
         let body = json!({"name": name, "endpoints": ["http://127.0.0.1:9/"], "loadGenerators": ["fortio"], "duration": "1s",
-            "requestHeaders": {"authorization": "Bearer target-secret"}});
+            "requestHeaders": {"authorization": "Bearer target-secret", "x-tenant": "tenant-secret"},
+            "requestCookies": {"session": "cookie-secret"}});
         let (status, p) = self.call(Method::POST, "/api/user/performance/profiles", Some(body)).await;
         assert_eq!(status, StatusCode::OK, "{p}");
         p
@@ -327,6 +328,10 @@ async fn a_profile_run_streams_meshery_events_and_stores_the_result() {
     );
     let last = events.last().unwrap();
     assert_eq!(last["status"], "success");
+    let stream = String::from_utf8_lossy(&bytes);
+    for secret in ["target-secret", "tenant-secret", "cookie-secret"] {
+        assert!(!stream.contains(secret), "{secret} reached the result");
+    }
     let result = &last["result"];
     assert_eq!(
         (result["requestedGenerator"].as_str(), result["generator"].as_str()),

@@ -272,7 +272,7 @@ impl RunManager {
                 }
             }
         }
-        let doc = match exec.done.await {
+        let mut doc = match exec.done.await {
             Ok(doc) => doc,
             Err(e) => {
                 self.end(id, RunState::Failed, &e).await;
@@ -280,6 +280,12 @@ impl RunManager {
                 return;
             }
         };
+        // Header values of a profile are credentials for the target: none is stored in results.
+        for target in &mut doc.details.config.targets {
+            for (_, value) in &mut target.headers {
+                *value = "<redacted>".into();
+            }
+        }
         send(RunEvent::info(id, "Load test completed, fetching metadata now"));
         send(RunEvent::info(id, "Obtained the needed metadatas, attempting to persist the result"));
         let t = now();
