@@ -1,7 +1,8 @@
 //! Bad input against the real server: a malformed body per route (400 naming the field), an
 //! oversized body (413), refused targets and ceilings (403 naming the rule), and the SQL
 //! injection strings of Meshery's CVEs in `order`/`sort`/`search` (400 or harmless, no file
-//! created, tables intact), on SQLite and on PostgreSQL.
+//! created, tables intact), on SQLite and on PostgreSQL; and a bad configuration (exit 2, one
+//! sentence per bad value).
 
 use http::Method;
 use meshperf_e2e::serve::{Backend, ServerHome, encode};
@@ -140,4 +141,27 @@ fn malformed_input_per_route_names_the_field() {
     let runs = server.get("/api/perf/runs", &token).json();
     assert_eq!(runs["totalCount"], 0, "no refused request started a run: {runs}");
     assert!(server.terminate().success());
+}
+
+#[test]
+fn bad_configuration_stops_the_start_with_one_sentence_per_value() {
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(meshperf_e2e::bin::meshperf())
+        .args(["serve", "--grpc-listen", "off"])
+        .env("MESHPERF_HOME", home.path())
+        .env("PORT", "eighty")
+        .env("DATABASE_URL", "mysql://root:hunter2@db/x")
+        .env("MESHPERF_MAX_QPS", "-3")
+        .env("PROVIDER", "Remote")
+        .env_remove("PROVIDER_BASE_URLS")
+        .env_remove("KEYS_PATH")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "usage error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in ["PORT=", "DATABASE_URL", "MESHPERF_MAX_QPS", "PROVIDER="] {
+        assert!(err.lines().any(|l| l.trim_start().starts_with(needle)), "{needle} missing from:\n{err}");
+    }
+    assert!(!err.contains("hunter2"), "the password leaked: {err}");
+    assert!(!home.path().join("meshperf.db").exists(), "nothing starts on a bad configuration");
 }
