@@ -44,6 +44,7 @@ def install():
 
 
 def start_nginx(tmp: Path):
+    tmp.chmod(0o755)  # nginx's worker runs as nobody and must read the document root
     (tmp / "www").mkdir()
     (tmp / "tmp").mkdir()
     (tmp / "www/index.html").write_bytes(b"x" * 63 + b"\n")

@@ -128,6 +128,9 @@ pub fn main() -> i32 {
 }
 
 fn init_tracing(filter: &str) {
+    // Meshery's `DEBUG=true` turns on debug logs unless RUST_LOG or MESHPERF_LOG say otherwise.
+    let debug = std::env::var("DEBUG").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    let filter = if debug && std::env::var_os("MESHPERF_LOG").is_none() { "debug" } else { filter };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));

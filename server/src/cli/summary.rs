@@ -48,7 +48,11 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "  Target     {:>12} req/s   achieved {pct:.2}%", num(target));
     }
     if s.unsent > 0 {
-        let _ = writeln!(out, "  Unsent     {:>12}   due in the window but never sent (the target could not keep up)", group(s.unsent));
+        let _ = writeln!(
+            out,
+            "  Unsent     {:>12}   due in the window but never sent (the target could not keep up)",
+            group(s.unsent)
+        );
     }
     let _ = writeln!(out, "  Errors     {:>12}", group(s.error_total()));
     for (kind, n) in s.error_kinds() {
