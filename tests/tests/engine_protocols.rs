@@ -66,7 +66,7 @@ fn mtls_needs_the_client_certificate() {
     p.tls = TlsOptions {
         ca_cert: Some(pki.ca_pem.clone()),
         client_cert: Some(pki.client_cert.clone()),
-        client_key: Some(pki.client_key.clone()),
+        client_key: Some(pki.client_key),
         insecure: false,
     };
     let r = loadgen::run_blocking(p.clone()).unwrap();
@@ -89,7 +89,7 @@ fn untrusted_certificate_is_a_tls_error_unless_insecure() {
     let server = TestServer::tls(pki.server_config(&[b"http/1.1"], false));
     let mut p = plan(&server.url("/"), 10);
     let other = TestPki::new();
-    p.tls = TlsOptions { ca_cert: Some(other.ca_pem.clone()), ..Default::default() };
+    p.tls = TlsOptions { ca_cert: Some(other.ca_pem), ..Default::default() };
     let r = loadgen::run_blocking(p.clone()).unwrap();
     assert_eq!(r.stats.errors_of(ErrorKind::Tls), 10, "{:?}", r.stats.error_kinds());
     p.tls = TlsOptions { insecure: true, ..Default::default() };
