@@ -24,6 +24,7 @@ pub(crate) struct Endpoint {
     port: u16,
     tls: Option<(TlsConnector, ServerName<'static>)>,
     http: HttpVersion,
+    policy: Option<Arc<dyn crate::plan::ConnectPolicy>>,
     addrs: RefCell<Vec<SocketAddr>>,
 }
 
@@ -44,6 +45,7 @@ impl Endpoint {
         port: u16,
         tls: Option<Arc<rustls::ClientConfig>>,
         http: HttpVersion,
+        policy: Option<Arc<dyn crate::plan::ConnectPolicy>>,
     ) -> Result<Self, crate::PlanError> {
         let tls = match tls {
             None => None,
@@ -55,16 +57,21 @@ impl Endpoint {
                 Some((TlsConnector::from(cfg), name))
             }
         };
-        Ok(Endpoint { host, port, tls, http, addrs: RefCell::new(Vec::new()) })
+        Ok(Endpoint { host, port, tls, http, policy, addrs: RefCell::new(Vec::new()) })
     }
 
     async fn resolve(&self) -> Result<Vec<SocketAddr>, ErrorKind> {
         if let Some(first) = self.addrs.borrow().first() {
             return Ok(vec![*first]);
         }
-        let found: Vec<SocketAddr> =
-            tokio::net::lookup_host((self.host.as_str(), self.port)).await.map_err(|_| ErrorKind::Connect)?.collect();
+        // Resolved once per worker and endpoint; the policy judges the addresses actually used.
+        let found: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(|_| ErrorKind::Connect)?
+            .filter(|a| self.policy.as_ref().is_none_or(|p| p.allows(&self.host, a.ip())))
+            .collect();
         if found.is_empty() {
+            tracing::warn!(host = %self.host, "no address of this host may be connected to");
             return Err(ErrorKind::Connect);
         }
         *self.addrs.borrow_mut() = found.clone();

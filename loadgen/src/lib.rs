@@ -43,6 +43,6 @@ mod worker;
 pub use engine::{CancelHandle, RunHandle, run_blocking, start};
 pub use error::{ErrorKind, PlanError, RunError};
 pub use histogram::LatencyHistogram;
-pub use plan::{HttpVersion, Load, RateShape, RunPlan, Shard, Stage, Target, TlsOptions};
+pub use plan::{ConnectPolicy, HttpVersion, Load, RateShape, RunPlan, Shard, Stage, Target, TlsOptions};
 pub use report::{Phase, Report, SecondStats, Snapshot};
 pub use stats::Stats;

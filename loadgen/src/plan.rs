@@ -4,7 +4,9 @@
 //! [`RunPlan::validate`] before the engine starts. Everything the engine needs is here;
 //! nothing is read from the environment later.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -150,6 +152,14 @@ pub struct TlsOptions {
     pub insecure: bool,
 }
 
+/// Decides at connect time whether a resolved address may receive load. A server or worker
+/// sets it from its target allow-list, so a name that resolved to an allowed address when the
+/// run was admitted cannot be re-pointed elsewhere afterwards (DNS rebinding).
+pub trait ConnectPolicy: Send + Sync + std::fmt::Debug {
+    /// Whether `host` (as written in the URL) may be reached at `ip`.
+    fn allows(&self, host: &str, ip: IpAddr) -> bool;
+}
+
 /// This engine's part of a run spread over several machines: it sends request indices
 /// `i` with `i % count == index`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +205,9 @@ pub struct RunPlan {
     pub shard: Shard,
     /// When to start (an instant agreed between machines); `None` starts at once.
     pub start_at: Option<SystemTime>,
+    /// Addresses the engine may connect to; `None` allows any. Disallowed addresses count as
+    /// `connect` errors.
+    pub connect_policy: Option<Arc<dyn ConnectPolicy>>,
 }
 
 impl RunPlan {
@@ -214,6 +227,7 @@ impl RunPlan {
             tls: TlsOptions::default(),
             shard: Shard::default(),
             start_at: None,
+            connect_policy: None,
         }
     }
 

@@ -114,8 +114,10 @@ async fn prepare(spec: &WorkerSpec) -> Result<Vec<Prepared>, String> {
     let mut handles: Vec<JoinHandle<Prepared>> = Vec::new();
     for (g, group) in spec.groups.iter().enumerate() {
         let tls = if group.tls { spec.tls.clone() } else { None };
-        let endpoint =
-            Rc::new(Endpoint::new(group.host.clone(), group.port, tls, plan.http).map_err(|e| e.to_string())?);
+        let endpoint = Rc::new(
+            Endpoint::new(group.host.clone(), group.port, tls, plan.http, plan.connect_policy.clone())
+                .map_err(|e| e.to_string())?,
+        );
         for _ in 0..split(conns, groups, g as u32) {
             let endpoint = endpoint.clone();
             let timeout = plan.timeout;

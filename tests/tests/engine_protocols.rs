@@ -158,3 +158,34 @@ fn cancel_stops_a_long_run_quickly() {
     assert!(r.stats.responses > 0);
     assert!(r.elapsed < Duration::from_secs(2));
 }
+
+/// A policy that allows only loopback addresses, or nothing.
+#[derive(Debug)]
+struct Policy {
+    loopback: bool,
+}
+
+impl loadgen::ConnectPolicy for Policy {
+    fn allows(&self, _host: &str, ip: std::net::IpAddr) -> bool {
+        self.loopback && ip.is_loopback()
+    }
+}
+
+#[test]
+fn connect_policy_is_checked_on_the_resolved_address() {
+    let server = TestServer::plain();
+    // `localhost` resolves at connect time; the policy sees the address, not the name.
+    let url = format!("http://localhost:{}/", server.addr.port());
+    let mut p = plan(&url, 5);
+    p.connect_policy = Some(std::sync::Arc::new(Policy { loopback: false }));
+    p.max_requests = None;
+    p.duration = Some(Duration::from_millis(300));
+    let r = loadgen::run_blocking(p.clone()).unwrap();
+    assert_eq!(server.control.served.load(Ordering::Relaxed), 0, "no request may reach a refused address");
+    assert!(r.stats.errors_of(ErrorKind::Connect) > 0, "{:?}", r.stats.error_kinds());
+    p.connect_policy = Some(std::sync::Arc::new(Policy { loopback: true }));
+    p.duration = None;
+    p.max_requests = Some(5);
+    let r = loadgen::run_blocking(p).unwrap();
+    assert_eq!(r.stats.responses, 5, "{:?}", r.stats.error_kinds());
+}

@@ -246,6 +246,13 @@ impl AllowList {
     }
 }
 
+/// At connect time the engine asks the same list, on the address it actually resolved.
+impl loadgen::ConnectPolicy for AllowList {
+    fn allows(&self, host: &str, ip: IpAddr) -> bool {
+        self.allows_host_name(host) || self.allows_ip(ip)
+    }
+}
+
 impl fmt::Display for AllowList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let list: Vec<String> = self.entries.iter().map(ToString::to_string).collect();

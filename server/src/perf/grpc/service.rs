@@ -30,6 +30,7 @@ pub async fn admit_and_start(
     }
     state.config.limits.apply(&mut plan)?;
     state.config.allow.check_plan(&plan).await?;
+    plan.connect_policy = Some(std::sync::Arc::new(state.config.allow.clone()));
     let slot = state.runs.admit(run_id)?;
     tracing::info!(run = run_id, targets = plan.targets.len(), connections = plan.connections, "run admitted");
     runs::start(slot, plan, tls)

@@ -48,8 +48,9 @@ fn sse_response(stream: impl Stream<Item = Result<Event, Infallible>> + Send + '
     resp
 }
 
-async fn start(state: &AppState, me: &Identity, spec: RunSpec) -> Result<Response, ApiError> {
+async fn start(state: &AppState, me: &Identity, mut spec: RunSpec) -> Result<Response, ApiError> {
     spec.check_policy(&state.config).await?;
+    spec.plan.connect_policy = Some(std::sync::Arc::new(state.config.allow.clone()));
     let submitted = state.runs.submit(&me.user_id, spec).await?;
     let mut resp = sse(submitted.events);
     if let Ok(v) = http::HeaderValue::from_str(&submitted.run_id) {
