@@ -4,15 +4,7 @@
 pub fn on_interrupt(f: impl FnOnce() + Send + 'static) {
     let _ = std::thread::Builder::new().name("meshperf-signals".into()).spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_io().build() else { return };
-        rt.block_on(async {
-            let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
-                return;
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        });
+        rt.block_on(crate::serve::shutdown_signal());
         f();
     });
 }

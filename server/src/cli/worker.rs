@@ -68,28 +68,6 @@ impl WorkerArgs {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-}
-
 /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
 pub fn execute(args: WorkerArgs) -> Result<Exit, CliError> {
     let config = args.config()?;
@@ -106,7 +84,9 @@ pub fn execute(args: WorkerArgs) -> Result<Exit, CliError> {
         // One line on stdout so scripts and tests learn the port when listening on port 0.
         println!("meshperf worker listening on {addr}");
         tracing::info!(%addr, allow = %config.allow, "worker ready");
-        grpc::serve(listener, config, shutdown_signal()).await.map_err(|e| CliError::Failure(e.to_string()))
+        grpc::serve(listener, config, crate::serve::shutdown_signal())
+            .await
+            .map_err(|e| CliError::Failure(e.to_string()))
     })?;
     Ok(Exit::Ok)
 }
