@@ -21,6 +21,8 @@ impl ResultDocument {
         s.sent = d.sent;
         s.responses = d.responses;
         s.unsent = d.unsent;
+        s.after_window = d.after_window;
+        s.after_window_successful = d.after_window_successful;
         s.bytes_sent = d.bytes_sent;
         s.bytes_received = d.bytes_received;
         for (code, n) in &d.status_codes {
