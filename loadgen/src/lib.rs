@@ -18,7 +18,8 @@
 //! - internal: `coordinator` (threads), `collect` (deltas into snapshots, the series and the
 //!   totals), `worker` (per-thread loops), `dispatch` (open-loop tickets), `timer` (precise
 //!   deadlines), `conn` (connections), `http1` (lean HTTP/1.1 client), `http2` (hyper HTTP/2
-//!   client), `tls` (rustls).
+//!   client), `tls` (rustls), `trust` (`--cacert` checks, a self-signed server certificate
+//!   included).
 
 pub mod engine;
 pub mod error;
@@ -39,11 +40,12 @@ mod local;
 mod slots;
 mod timer;
 mod tls;
+mod trust;
 mod watchdog;
 mod worker;
 
 pub use engine::{CancelHandle, RunHandle, run_blocking, start};
-pub use error::{ErrorKind, PlanError, RunError};
+pub use error::{ErrorKind, ErrorMessages, PlanError, RunError};
 pub use histogram::LatencyHistogram;
 pub use plan::{ConnectPolicy, HttpVersion, Load, RateShape, RunPlan, Shard, Stage, Target, TlsOptions};
 pub use report::{Phase, Report, SecondStats, Snapshot};

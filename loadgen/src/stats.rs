@@ -1,6 +1,6 @@
 //! Counters and histograms a worker fills while it runs, and that merge exactly.
 
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, ErrorMessages};
 use crate::histogram::LatencyHistogram;
 
 /// Highest status code counted individually; anything else lands in slot 0.
@@ -35,6 +35,8 @@ pub struct Stats {
     pub after_window: u64,
     /// Of `after_window`, the successful responses (status 2xx or 3xx).
     pub after_window_successful: u64,
+    /// The first message seen for each error kind (why requests failed).
+    pub messages: ErrorMessages,
 }
 
 impl Default for Stats {
@@ -59,6 +61,7 @@ impl Stats {
             unsent: 0,
             after_window: 0,
             after_window_successful: 0,
+            messages: ErrorMessages::default(),
         }
     }
 
@@ -156,6 +159,7 @@ impl Stats {
         self.unsent += other.unsent;
         self.after_window += other.after_window;
         self.after_window_successful += other.after_window_successful;
+        self.messages.merge(&other.messages);
     }
 
     /// Empties everything, keeping allocations.
@@ -172,6 +176,7 @@ impl Stats {
         self.unsent = 0;
         self.after_window = 0;
         self.after_window_successful = 0;
+        self.messages = ErrorMessages::default();
     }
 }
 

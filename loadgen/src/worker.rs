@@ -33,8 +33,9 @@ pub(crate) enum ToCoord {
     /// after the window.
     Delta { worker: u32, tick: i64, stats: Stats, until: Instant, closes: bool },
     /// Finished; the stats since the last delta, the requests due but never sent (their count,
-    /// and their ages at the window's close in `latency`), and when it stopped.
-    Done { worker: u32, stats: Stats, unsent: Stats, last_done: Option<Instant>, cancelled_at: Option<Instant> },
+    /// and their ages at the window's close in `latency`) with the first error message of each
+    /// kind, and when it stopped.
+    Done { worker: u32, stats: Stats, unsent: Box<Stats>, last_done: Option<Instant>, cancelled_at: Option<Instant> },
     /// The worker could not run.
     Failed { worker: u32, reason: String },
 }
@@ -230,7 +231,9 @@ async fn execute(spec: &WorkerSpec, prepared: Vec<Prepared>, t0: Instant) -> Res
     };
     // A request that was due but never sent counts in the latency at its age when the window
     // closed (a lower bound), so a stalled target cannot hide behind `unsent`.
-    let mut unsent = Stats::new();
+    let mut unsent = Box::new(Stats::new());
+    // Why requests failed: the first message of each kind this worker's thread saw.
+    unsent.messages = crate::error::take_notes();
     if let Some(until) = until {
         for due in dispensers.iter().flat_map(|d| d.unclaimed_due(measure_from, until)) {
             unsent.unsent += 1;

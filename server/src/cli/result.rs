@@ -181,8 +181,22 @@ pub fn headline(r: &Value) -> Vec<(&'static str, String)> {
             s["actual_qps"].as_f64().map(|q| format!("{q:.1} successful responses per second")).unwrap_or_default(),
         ),
         ("Errors", errors(s)),
+        ("Why", reasons(d)),
         ("Latency ms", latency),
     ]
+}
+
+/// Each error kind with its count and first message: `tls 600: invalid peer certificate ...`.
+fn reasons(d: &Value) -> String {
+    let Some(kinds) = d["error_kinds"].as_object() else { return String::new() };
+    kinds
+        .iter()
+        .map(|(kind, n)| match d["error_messages"][kind].as_str() {
+            Some(m) => format!("{kind} {n}: {m}"),
+            None => format!("{kind} {n}"),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Prints the headline figures of a result (as the server returns it).
@@ -201,11 +215,14 @@ mod tests {
         let r = serde_json::json!({
             "name": "dead", "smp": {"actual_qps": 0.0, "labels": {"url": "http://127.0.0.1:1/"},
             "details": {"requests": 600, "responses": 0, "errors": 600,
+                "error_kinds": {"connect_refused": 600},
+                "error_messages": {"connect_refused": "Connection refused (os error 111)"},
                 "latency_ms": {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}}}
         });
         let lines = headline(&r);
         let get = |k: &str| lines.iter().find(|(l, _)| *l == k).map(|(_, v)| v.clone()).unwrap();
         assert_eq!(get("Errors"), "600 (100.00%)");
+        assert_eq!(get("Why"), "connect_refused 600: Connection refused (os error 111)");
         assert_eq!(get("Latency ms"), "none: no response arrived");
         assert!(get("Achieved/s").starts_with("0.0 "));
         assert_eq!(latency(&r["smp"], &["p50"]), vec!["-"]);

@@ -107,7 +107,8 @@ fn counts(out: &mut String, r: &Report) {
     );
     let _ = writeln!(out, "  {:<18}{:>10}   {:.2}%", "Errors", group(s.error_total()), share(s.error_total()));
     for (kind, n) in s.error_kinds() {
-        let _ = writeln!(out, "    {:<16}{:>10}", kind.as_str(), group(n));
+        let why = s.messages.get(kind).unwrap_or(kind.describe());
+        let _ = writeln!(out, "    {:<16}{:>10}   {:.2}%  {why}", kind.as_str(), group(n), share(n));
     }
     let codes = s.status_codes();
     if codes.is_empty() {

@@ -67,6 +67,10 @@ pub struct Details {
     pub status_codes: BTreeMap<String, u64>,
     /// Errors by kind: `connect_refused`, `connect`, `timeout`, `reset`, `tls`, `protocol`, `other`.
     pub error_kinds: BTreeMap<String, u64>,
+    /// The first message seen for each error kind, e.g. `"tls"` → `"invalid peer certificate:
+    /// UnknownIssuer"`: why requests failed (one message per kind, not one per request).
+    #[serde(default)]
+    pub error_messages: BTreeMap<String, String>,
     /// The average target rate over the window, requests per second (open loop), else `null`.
     pub target_rate: Option<f64>,
     /// Successful responses that finished inside the window, per second of the window: the
@@ -125,6 +129,7 @@ impl Details {
             planned: p.planned,
             status_codes: s.status_codes().into_iter().map(|(c, n)| (c.to_string(), n)).collect(),
             error_kinds: s.error_kinds().into_iter().map(|(k, n)| (k.as_str().to_string(), n)).collect(),
+            error_messages: s.messages.iter().map(|(k, m)| (k.as_str().to_string(), m.to_string())).collect(),
             target_rate: p.target_rate,
             achieved_rate: per_second(s.successful_in_window()),
             request_rate: per_second(s.finished_in_window()),

@@ -31,9 +31,12 @@ impl ResultDocument {
             })?;
             s.add_status(status, *n);
         }
+        let kind_of = |name: &str| ErrorKind::ALL.into_iter().find(|k| k.as_str() == name).unwrap_or(ErrorKind::Other);
         for (kind, n) in &d.error_kinds {
-            let kind = ErrorKind::ALL.into_iter().find(|k| k.as_str() == kind).unwrap_or(ErrorKind::Other);
-            s.errors[kind as usize] += n;
+            s.errors[kind_of(kind) as usize] += n;
+        }
+        for (kind, message) in &d.error_messages {
+            s.messages.keep(kind_of(kind), message);
         }
         Ok(s)
     }

@@ -29,8 +29,9 @@
 //!
 //! # `details`
 //! See [`Details`]: the counters (`requests`, `responses`, `successful`, `errors`,
-//! `after_window`, `sent`, `unsent`, bytes), `status_codes` (`"200"` → count) and
-//! `error_kinds` (`"timeout"` → count), the target, achieved and request rates, three
+//! `after_window`, `sent`, `unsent`, bytes), `status_codes` (`"200"` → count),
+//! `error_kinds` (`"timeout"` → count) and `error_messages` (`"tls"` → the first message of
+//! that kind, e.g. `invalid peer certificate: UnknownIssuer`), the target, achieved and request rates, three
 //! percentile summaries (`latency_ms`, `service_time_ms`, `send_lag_ms`, see [`Percentiles`]:
 //! min, mean, stdev, p50, p75, p90, p95, p99, p99.9, p99.99, max), the percentile `spectrum`,
 //! the per-second `series`, the run's `config` ([`RunConfig`]), the `histograms` in
