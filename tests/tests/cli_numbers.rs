@@ -168,6 +168,26 @@ fn p95_is_in_the_text_the_json_the_gates_and_compare() {
 }
 
 #[test]
+fn a_self_signed_ca_certificate_given_as_cacert_is_trusted_and_a_wrong_one_says_why() {
+    let cert = meshperf_e2e::tls::SelfSigned::new();
+    let server = TestServer::tls(cert.server_config());
+    let url = server.url("/");
+    let out = bin::run(&["run", "-n", "20", "-c", "1", "--cacert", cert.pem.to_str().unwrap(), &url], LIMIT);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Successful                20   100.00%"), "{text}");
+    // Another certificate: every request fails as `tls`, and the summary and details say why.
+    let other = meshperf_e2e::tls::SelfSigned::new();
+    let out = bin::run(&["run", "-n", "5", "-c", "1", "--cacert", other.pem.to_str().unwrap(), &url], LIMIT);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("tls") && text.contains("invalid peer certificate"), "{text}");
+    let (_, doc, _) = json_run(&["-n", "5", "-c", "1", "--cacert", other.pem.to_str().unwrap(), &url]);
+    let why = doc["details"]["error_messages"]["tls"].as_str().unwrap_or_default();
+    assert!(why.contains("invalid peer certificate"), "{}", doc["details"]);
+}
+
+#[test]
 fn small_things_read_right() {
     let out = bin::run(&["run", "-r", "-5", "http://127.0.0.1:1/"], LIMIT);
     let err = String::from_utf8_lossy(&out.stderr);
