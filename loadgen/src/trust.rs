@@ -61,7 +61,11 @@ impl ServerCertVerifier for CaCertVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         match self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
-            Err(e) if self_issued(&e) && self.pinned.iter().any(|c| c.as_ref() == end_entity.as_ref()) => {
+            Err(e) if self_issued(&e) => {
+                if !self.pinned.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
+                    // Not one of ours, nor issued by one: say that, not `CaUsedAsEndEntity`.
+                    return Err(Error::InvalidCertificate(CertificateError::UnknownIssuer));
+                }
                 verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
                 Ok(ServerCertVerified::assertion())
             }
@@ -128,9 +132,13 @@ mod tests {
                 matches!(err, Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })),
                 "{err:?}"
             );
-            // Another self-signed certificate with the same names is not trusted.
+            // Another self-signed certificate with the same names is not trusted; a CA one is
+            // refused as of an unknown issuer, not as a CA used as an end entity.
             let other = self_signed(ca, &["localhost"]);
-            assert!(check(&v, &other, "localhost").is_err());
+            let err = check(&v, &other, "localhost").unwrap_err();
+            if ca {
+                assert_eq!(err, Error::InvalidCertificate(CertificateError::UnknownIssuer));
+            }
         }
     }
 }
