@@ -230,7 +230,10 @@ impl<'a> Collector<'a> {
             phase,
             interval,
             interval_len: at.saturating_duration_since(self.prev),
-            target_rate: self.schedule.map(|s| s.rate_at(at.saturating_duration_since(self.t0))),
+            target_rate: self.schedule.map(|s| {
+                let (from, to) = (self.prev.saturating_duration_since(self.t0), at.saturating_duration_since(self.t0));
+                if phase == Phase::Measuring { s.mean_rate(from, to) } else { s.rate_at(to) }
+            }),
             total_responses: self.total.responses,
             total_errors: self.total.error_total(),
         };

@@ -42,7 +42,8 @@ pub struct Snapshot {
     pub interval: Stats,
     /// Length of the interval.
     pub interval_len: Duration,
-    /// Target rate at the end of the interval (open loop only).
+    /// Target rate (open loop only): its mean over the interval while measuring, else at the
+    /// end of the interval.
     pub target_rate: Option<f64>,
     /// Responses since the window opened.
     pub total_responses: u64,
@@ -83,7 +84,7 @@ pub struct SecondStats {
     pub errors: u64,
     /// Successful responses (2xx or 3xx) per second over the interval: the achieved rate.
     pub rate: f64,
-    /// Target rate (open loop).
+    /// Mean target rate over the interval (open loop).
     pub target_rate: Option<f64>,
     /// Median latency in the interval, µs.
     pub p50_us: u64,

@@ -282,7 +282,7 @@ pub struct SeriesPoint {
     pub errors: u64,
     /// Successful responses per second over the interval (the achieved rate).
     pub rate: f64,
-    /// Target rate at the end of the interval (open loop), else `null`.
+    /// Mean target rate over the interval (open loop), else `null`.
     pub target_rate: Option<f64>,
     /// Median latency in the interval, ms.
     pub p50_ms: f64,
