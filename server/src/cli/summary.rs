@@ -57,6 +57,7 @@ pub fn render(r: &Report) -> String {
             group(s.unsent)
         );
     }
+    status_codes(&mut out, s);
     let secs = r.elapsed.as_secs_f64().max(1e-9);
     let _ = writeln!(
         out,
@@ -72,7 +73,7 @@ pub fn render(r: &Report) -> String {
     out
 }
 
-/// Requests, successful responses with the achieved rate, errors by kind and status codes.
+/// Requests, successful responses with the achieved rate, and errors by kind with why.
 fn counts(out: &mut String, r: &Report) {
     let s = &r.stats;
     let requests = s.finished();
@@ -110,6 +111,12 @@ fn counts(out: &mut String, r: &Report) {
         let why = s.messages.get(kind).unwrap_or(kind.describe());
         let _ = writeln!(out, "    {:<16}{:>10}   {:.2}%  {why}", kind.as_str(), group(n), share(n));
     }
+}
+
+/// Responses by status code, or that there were none.
+fn status_codes(out: &mut String, s: &Stats) {
+    let requests = s.finished();
+    let share = |n: u64| if requests == 0 { 0.0 } else { 100.0 * n as f64 / requests as f64 };
     let codes = s.status_codes();
     if codes.is_empty() {
         let _ = writeln!(out, "  {:<18}none: no response arrived", "Status codes");
