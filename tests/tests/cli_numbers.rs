@@ -198,4 +198,16 @@ fn small_things_read_right() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("HTTP/2 (1 stream/conn)"), "{text}");
     assert!(!text.contains("Unsent"), "{text}");
+    // Logs written to a file or pipe carry no colour codes; the first error of a kind is logged.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = format!("http://127.0.0.1:{port}/");
+    let out = bin::run(&["run", "--log", "debug", "-n", "3", "-c", "1", &closed], LIMIT);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("first error of this kind") && !err.contains('\u{1b}'), "{err}");
+    // A connect error says each of its messages once.
+    let worker = format!("127.0.0.1:{port}");
+    let out = bin::run(&["run", "--workers", &worker, "--token", "t", "-n", "1", &server.url("/")], LIMIT);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("Connection refused") && !err.contains("tcp connect error: tcp connect error"), "{err}");
 }
