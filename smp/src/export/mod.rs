@@ -5,7 +5,7 @@
 //! | `SmpJson` | `smp-json` | the result document as JSON: an SMP `PerformanceTestResult` plus `details` |
 //! | `SmpYaml` | `smp-yaml` | the same as YAML (Meshery serves results as SMP YAML) |
 //! | `Fortio` | `fortio` | fortio's `HTTPRunnerResults` JSON, as Meshery stores it in `runner_results` ([`fortio`]) |
-//! | `Csv` | `csv` | the per-second series, one row per interval ([`csv`]) |
+//! | `Csv` | `csv` | the per-second series, one row per interval ([`csv()`]) |
 //! | `HdrLog` | `hdr-log` | an HdrHistogram interval log of the three histograms ([`hdr_log`]) |
 
 mod fortio;
