@@ -87,7 +87,7 @@ fn malformed_input_per_route_names_the_field() {
             400,
             "color",
         ),
-        (Method::POST, "/api/perf/profile", Some("test:\n  clients: 3\n"), 400, "(body)"),
+        (Method::POST, "/api/perf/profile", Some("test:\n  clients: 3\n"), 400, "test.clients"),
         (Method::GET, "/api/perf/profile?name=x&url=http%3A%2F%2F127.0.0.1%3A9%2F&t=abc", None, 400, "t"),
         (Method::GET, "/api/perf/profile?url=http%3A%2F%2F127.0.0.1%3A9%2F", None, 400, "name"),
         (

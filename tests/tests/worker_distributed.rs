@@ -52,7 +52,7 @@ async fn three_workers_add_up_and_merge_exactly() {
     p.duration = Some(Duration::from_secs(2));
     let snaps = Arc::new(Mutex::new(Vec::<Snapshot>::new()));
     let seen = snaps.clone();
-    let run = run_distributed(p, options(&addresses), DistributedCancel::new(), move |s| {
+    let run = run_distributed(p.validate().unwrap(), options(&addresses), DistributedCancel::new(), move |s| {
         seen.lock().unwrap().push(s.clone());
     });
     let r = tokio::time::timeout(LIMIT, run).await.expect("bounded").expect("run succeeds");
@@ -109,7 +109,7 @@ async fn cancel_reaches_every_worker() {
     let cancel = DistributedCancel::new();
     let trigger = cancel.clone();
     let began = Instant::now();
-    let run = run_distributed(p, options(&addresses), cancel, move |s| {
+    let run = run_distributed(p.validate().unwrap(), options(&addresses), cancel, move |s| {
         if s.phase == Phase::Measuring && s.elapsed >= Duration::from_secs(1) {
             trigger.cancel();
         }
@@ -143,7 +143,7 @@ async fn a_worker_killed_mid_run_gives_a_partial_result() {
     p.load = Load::Open(RateShape::Constant(150.0));
     p.duration = Some(Duration::from_secs(4));
     let killer = victim.clone();
-    let run = run_distributed(p, options(&addresses), DistributedCancel::new(), move |s| {
+    let run = run_distributed(p.validate().unwrap(), options(&addresses), DistributedCancel::new(), move |s| {
         if s.phase == Phase::Measuring && s.elapsed >= Duration::from_secs(1) {
             if let Some(ws) = killer.lock().unwrap().as_mut() {
                 ws[2].kill();

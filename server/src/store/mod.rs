@@ -98,6 +98,9 @@ impl Store {
                     std::fs::create_dir_all(dir)
                         .map_err(|source| StoreError::Dir { path: dir.display().to_string(), source })?;
                 }
+                // The database holds profiles' headers and cookies (credentials for targets):
+                // owner-only. SQLite gives its -wal and -shm files the database file's mode.
+                private_file(path).map_err(|source| StoreError::Dir { path: path.display().to_string(), source })?;
                 let options = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)
@@ -150,6 +153,30 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await);
     }
+}
+
+/// Creates `path` empty if missing, and makes it and its SQLite companions (`-wal`, `-shm`)
+/// readable and writable by their owner only.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    drop(options.open(path)?);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Now, at the microsecond precision both backends keep.
