@@ -162,6 +162,11 @@ async fn a_worker_killed_mid_run_gives_a_partial_result() {
     assert_eq!(r.document.details.requests, total);
     assert!(r.workers[0].requests >= 180, "survivor ran its whole share: {}", r.workers[0].requests);
     assert!(r.workers[2].requests < r.workers[0].requests);
+    // What the lost worker reported before it went (it ran a second or more) is kept, and its
+    // status reads as a sentence, not Rust's debug form.
+    assert!(r.workers[2].requests > 0, "the lost worker's reported requests are kept");
+    let shown = r.workers[2].status.to_string();
+    assert!(shown.starts_with("lost: its connection broke"), "{shown}");
     let breakdown = r.document.details.workers.as_ref().unwrap();
     assert!(breakdown[2].partial && !breakdown[0].partial);
 }

@@ -301,10 +301,13 @@ fn run_on_workers(
     let mut text = super::summary::render(&r.report);
     text.push_str("\n  Workers\n");
     for w in &r.workers {
-        text.push_str(&format!("    {:<24} {:?}  {} requests\n", w.address, w.status, w.requests));
+        text.push_str(&format!("    {:<24} {:>9} requests  {}\n", w.address, w.requests, w.status));
     }
     if r.partial {
-        text.push_str("  PARTIAL: a worker was lost; the numbers hold what the others measured\n");
+        text.push_str(
+            "  PARTIAL: a worker was lost; the numbers hold what the others measured and what it reported \
+             up to its last second\n",
+        );
     }
     Ok((r.document, text))
 }
