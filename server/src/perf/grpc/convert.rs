@@ -191,6 +191,9 @@ pub fn stats_to_proto(s: &Stats) -> proto::Stats {
         bytes_sent: s.bytes_sent,
         bytes_received: s.bytes_received,
         unsent: s.unsent,
+        after_window: s.after_window,
+        after_window_successful: s.after_window_successful,
+        error_messages: s.messages.iter().map(|(k, m)| (k.as_str().to_string(), m.to_string())).collect(),
     }
 }
 
@@ -214,10 +217,15 @@ pub fn stats_from_proto(p: &proto::Stats) -> Result<Stats, ServiceError> {
         s.add_status(u16::try_from(*code).unwrap_or(0), *n);
     }
     s.responses = p.responses;
+    let kind_of = |name: &str| ErrorKind::ALL.into_iter().find(|k| k.as_str() == name).unwrap_or(ErrorKind::Other);
     for (kind, n) in &p.errors {
-        let kind = ErrorKind::ALL.into_iter().find(|k| k.as_str() == kind).unwrap_or(ErrorKind::Other);
-        s.errors[kind as usize] += n;
+        s.errors[kind_of(kind) as usize] += n;
     }
+    for (kind, message) in &p.error_messages {
+        s.messages.keep(kind_of(kind), message);
+    }
+    s.after_window = p.after_window;
+    s.after_window_successful = p.after_window_successful;
     Ok(s)
 }
 
@@ -361,6 +369,9 @@ mod tests {
         s.bytes_sent = 100;
         s.bytes_received = 200;
         s.unsent = 1;
+        s.after_window = 2;
+        s.after_window_successful = 1;
+        s.messages.keep(ErrorKind::ConnectRefused, "Connection refused (os error 111)");
         let back = stats_from_proto(&stats_to_proto(&s)).unwrap();
         assert_eq!(back, s);
         let bad = proto::Stats { latency_hdr: "nope".into(), ..Default::default() };
