@@ -13,7 +13,7 @@ builds it from its public source (giltene/wrk2, a git clone given by --wrk2-src)
 directory outside the repository.
 
 Usage: benches/compare/compare.py [--runs 3] [--seconds 10] [--install] [--only TEXT]
-                                  [--port-base 18080] [--long] [--out FILE.md]
+                                  [--port-base 18080] [--extra LABEL=BINARY] [--long] [--out FILE.md]
 """
 
 import argparse
@@ -90,6 +90,7 @@ def start_nginx(tmp: Path, base: int):
     conf = (HERE / "nginx.conf").read_text()
     for old, new in [("18080", base), ("18082", base + 2), ("18443", base + 363)]:
         conf = conf.replace(old, str(new))
+    conf = re.sub(r"worker_rlimit_nofile \d+", f"worker_rlimit_nofile {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}", conf)
     (tmp / "nginx.conf").write_text(conf)
     sh(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp / "key.pem"), "-out",
         str(tmp / "cert.pem"), "-days", "2", "-subj", "/CN=localhost"], stdout=subprocess.DEVNULL,
@@ -164,7 +165,7 @@ def parse_floor(out):
     return n, n / float(m.group(2)), None, None, None
 
 
-def scenarios(secs, base, meshperf, oha, wrk2, floor):
+def scenarios(secs, base, meshperf, oha, wrk2, floor, extra=()):
     d = f"{secs}s"
     h1, h2c = f"http://127.0.0.1:{base}/", f"http://127.0.0.1:{base + 2}/"
     port = str(base)
@@ -188,7 +189,7 @@ def scenarios(secs, base, meshperf, oha, wrk2, floor):
             fl(50, rate),
         ])
 
-    return {
+    rows = {
         "HTTP/1.1 closed loop, 50 connections": (None, "floor (bare epoll, C)", [
             ("meshperf", mp(50, h1), parse_meshperf),
             fl(50),
@@ -211,6 +212,12 @@ def scenarios(secs, base, meshperf, oha, wrk2, floor):
             ("meshperf", mp(10000, "--timeout", "30s", h1), parse_meshperf), wrk(10000), fl(10000),
         ]),
     }
+    # Other meshperf builds (e.g. main) run right after meshperf on every row, for before/after.
+    for rate, anchor, tools in rows.values():
+        name, cmd, parse = tools[0]
+        for i, (label, binary) in enumerate(extra):
+            tools.insert(1 + i, (f"meshperf {label}", [binary, *cmd[1:]], parse))
+    return rows
 
 
 def fmt(v, spec):
@@ -283,26 +290,33 @@ def main():
     ap.add_argument("--only", help="run only rows whose title contains this text")
     ap.add_argument("--port-base", type=int, default=18080, help="nginx's HTTP/1.1 port (h2c is +2)")
     ap.add_argument("--long", action="store_true", help="also sample meshperf's RSS over a 5-minute run")
+    ap.add_argument("--meshperf", help="use this meshperf binary instead of building the checkout's")
+    ap.add_argument("--extra", action="append", default=[], metavar="LABEL=BINARY",
+                    help="also run another meshperf build on every row (e.g. main=/tmp/meshperf-main)")
     ap.add_argument("--out", help="also write the Markdown tables to this file")
     a = ap.parse_args()
     if a.install:
         install(a.wrk2_src)
     raise_nofile()
-    sh(["cargo", "build", "--release", "-q", "-p", "meshperf-server", "--bin", "meshperf"], cwd=ROOT)
-    meshperf = str(ROOT / "target/release/meshperf")
+    meshperf = a.meshperf
+    if not meshperf:
+        sh(["cargo", "build", "--release", "-q", "-p", "meshperf-server", "--bin", "meshperf"], cwd=ROOT)
+        meshperf = str(ROOT / "target/release/meshperf")
     oha = shutil.which("oha") or str(Path.home() / ".cargo/bin/oha")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     lines = [f"Machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
              f"meshperf {commit.stdout.strip()}; {a.runs} runs of {a.seconds} s each, medians.", ""]
     with tempfile.TemporaryDirectory() as tmpd:
         tmp = Path(tmpd)
+        tmp.chmod(0o755)  # nginx's worker (nobody) must reach srv/www
         floor = str(tmp / "floor")
         sh(["gcc", "-O2", "-o", floor, str(HERE / "floor.c")])
         (tmp / "srv").mkdir()
         nginx = start_nginx(tmp / "srv", a.port_base)
         try:
+            extra = [tuple(e.split("=", 1)) for e in a.extra]
             for title, (rate, anchor, tools) in scenarios(a.seconds, a.port_base, meshperf, oha, str(wrk2_path()),
-                                                          floor).items():
+                                                          floor, extra).items():
                 if a.only and a.only not in title:
                     continue
                 lines += run_row(title, rate, anchor, tools, a, tmp)

@@ -17,7 +17,7 @@ static const char REQ[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
 int main(int argc, char **argv) {
   int port = atoi(argv[1]), n = atoi(argv[2]), ep = epoll_create1(0), tfd = -1, one = 1, nfree = 0;
-  double secs = atof(argv[3]), rate = argc > 4 ? atof(argv[4]) : 0, t0 = now(), end = t0 + secs;
+  double secs = atof(argv[3]), rate = argc > 4 ? atof(argv[4]) : 0, t0, end;
   long done = 0, k = 0, late = 0, resp_len = 0, *got = calloc(n, sizeof(long));
   int *freel = calloc(n, sizeof(int)), *fds = calloc(n, sizeof(int)); char buf[65536]; struct epoll_event ev, evs[256];
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -29,6 +29,7 @@ int main(int argc, char **argv) {
     ev.events = EPOLLIN; ev.data.u32 = i; epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
     if (rate > 0) freel[nfree++] = s; else write(s, REQ, sizeof REQ - 1);
   }
+  t0 = now(), end = t0 + secs; /* the clock starts once every connection is open */
   if (rate > 0) {
     tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
     ev.events = EPOLLIN; ev.data.u32 = n; epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
