@@ -50,9 +50,11 @@ impl Endpoint {
         let tls = match tls {
             None => None,
             Some(cfg) => {
-                let name = ServerName::try_from(host.clone()).map_err(|_| crate::PlanError::BadUrl {
-                    url: host.clone(),
-                    reason: "the host is not a valid TLS server name".into(),
+                let name = ServerName::try_from(host.clone()).map_err(|_| {
+                    crate::PlanError::new(
+                        crate::Field::Targets,
+                        format!("the host {host:?} is not a valid TLS server name"),
+                    )
                 })?;
                 Some((TlsConnector::from(cfg), name))
             }

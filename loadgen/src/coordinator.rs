@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc as tmpsc, oneshot};
 
 use crate::engine::CancelHandle;
-use crate::error::{PlanError, RunError};
-use crate::plan::RunPlan;
+use crate::error::RunError;
+use crate::plan::{RunPlan, ValidatedPlan};
 use crate::report::{Phase, Report, SecondStats, Snapshot};
 use crate::schedule::Schedule;
 use crate::stats::Stats;
@@ -20,28 +20,24 @@ use crate::worker::{self, Group, ToCoord, WorkerSpec};
 
 /// Adjusts the plan to what can run: no more workers than connections allow, and at least one
 /// connection per host in every worker.
-pub(crate) fn normalize(mut plan: RunPlan) -> Result<(RunPlan, Vec<Group>), PlanError> {
+pub(crate) fn normalize(plan: ValidatedPlan) -> (RunPlan, Vec<Group>) {
+    let mut plan = plan.into_inner();
     let groups = worker::group_targets(&plan);
-    let g = groups.len() as u32;
-    if plan.connections < g {
-        return Err(PlanError::value(
-            "--connections",
-            format!("{} connections cannot reach {g} different hosts; use at least -c {g}", plan.connections),
-        ));
-    }
+    // Validation made sure there are at least as many connections as hosts.
+    let g = (groups.len() as u32).max(1);
     plan.threads = plan.threads.min(plan.connections / g).max(1);
-    Ok((plan, groups))
+    (plan, groups)
 }
 
 /// Spawns the coordinator thread, which spawns the workers.
 pub(crate) fn spawn(
-    plan: RunPlan,
+    plan: ValidatedPlan,
     tls: Option<Arc<rustls::ClientConfig>>,
     cancel: CancelHandle,
     progress: tmpsc::UnboundedSender<Snapshot>,
     done: oneshot::Sender<Result<Report, RunError>>,
 ) -> Result<(), RunError> {
-    let (plan, groups) = normalize(plan)?;
+    let (plan, groups) = normalize(plan);
     std::thread::Builder::new()
         .name("meshperf-coordinator".into())
         .spawn(move || {
@@ -300,11 +296,11 @@ mod tests {
         let mut p = RunPlan::new(vec![Target::get("http://a.test/").unwrap(), Target::get("http://b.test/").unwrap()]);
         p.threads = 8;
         p.connections = 6;
-        let (p2, groups) = normalize(p.clone()).unwrap();
+        let (p2, groups) = normalize(p.clone().validate().unwrap());
         assert_eq!(groups.len(), 2);
         assert_eq!(p2.threads, 3);
         p.connections = 1;
-        assert!(normalize(p).unwrap_err().to_string().contains("-c 2"));
+        assert!(p.validate().unwrap_err().to_string().contains("at least 2 connections"));
     }
 
     #[test]

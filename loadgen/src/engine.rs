@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::RunError;
-use crate::plan::RunPlan;
+use crate::plan::ValidatedPlan;
 use crate::report::{Report, Snapshot};
 
 /// Cancels a run from any thread; cheap to clone.
@@ -63,9 +63,8 @@ impl RunHandle {
     }
 }
 
-/// Validates `plan` and starts it on its own worker threads.
-pub fn start(plan: RunPlan) -> Result<RunHandle, RunError> {
-    plan.validate()?;
+/// Starts a validated plan on its own worker threads.
+pub fn start(plan: ValidatedPlan) -> Result<RunHandle, RunError> {
     let tls = crate::tls::client_config(&plan)?;
     let cancel = CancelHandle::default();
     let (progress_tx, progress) = mpsc::unbounded_channel();
@@ -75,7 +74,7 @@ pub fn start(plan: RunPlan) -> Result<RunHandle, RunError> {
 }
 
 /// Runs `plan` to the end on the calling thread's behalf and returns its report.
-pub fn run_blocking(plan: RunPlan) -> Result<Report, RunError> {
+pub fn run_blocking(plan: ValidatedPlan) -> Result<Report, RunError> {
     let mut handle = start(plan)?;
     while handle.next_snapshot_blocking().is_some() {}
     handle.wait_blocking()

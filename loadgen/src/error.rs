@@ -4,52 +4,127 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A plan that cannot run; the message names the bad input and how to fix it.
+/// A field of a run plan, named neutrally. Each front end names it its own way (the CLI says
+/// `--connections`, Meshery's REST API `c` or `concurrent_request`, an SMP profile
+/// `clients[0].connections`), so errors carry this and the front end words the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// The list of target URLs as a whole.
+    Targets,
+    /// The target URL at this index.
+    Url(usize),
+    /// The request method.
+    Method,
+    /// A request header.
+    Header,
+    /// The cookies (sent as one `Cookie` header).
+    Cookies,
+    /// The body's content type.
+    ContentType,
+    /// The request body.
+    Body,
+    /// Connections in total.
+    Connections,
+    /// Worker threads.
+    Threads,
+    /// Streams per HTTP/2 connection.
+    H2Streams,
+    /// A constant open-loop rate.
+    Rate,
+    /// A linear ramp of rates.
+    Ramp,
+    /// Rate stages.
+    Stages,
+    /// The measured duration.
+    Duration,
+    /// The request count.
+    Requests,
+    /// The warm-up.
+    Warmup,
+    /// The per-request timeout.
+    Timeout,
+    /// CA certificates to trust.
+    CaCert,
+    /// The client certificate (mTLS).
+    ClientCert,
+    /// The client key (mTLS).
+    ClientKey,
+    /// The shard of a distributed run.
+    Shard,
+    /// The agreed start instant of a distributed run.
+    StartAt,
+}
+
+impl Field {
+    /// The neutral name: `connections`, `rate`, `urls[1]`, ...
+    pub fn name(self) -> String {
+        match self {
+            Field::Url(i) => format!("urls[{i}]"),
+            other => other.key().to_string(),
+        }
+    }
+
+    /// The neutral name without an index (`urls` for every URL).
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Targets | Field::Url(_) => "urls",
+            Field::Method => "method",
+            Field::Header => "headers",
+            Field::Cookies => "cookies",
+            Field::ContentType => "content_type",
+            Field::Body => "body",
+            Field::Connections => "connections",
+            Field::Threads => "threads",
+            Field::H2Streams => "h2_streams",
+            Field::Rate => "rate",
+            Field::Ramp => "ramp",
+            Field::Stages => "stages",
+            Field::Duration => "duration",
+            Field::Requests => "requests",
+            Field::Warmup => "warmup",
+            Field::Timeout => "timeout",
+            Field::CaCert => "ca_cert",
+            Field::ClientCert => "cert",
+            Field::ClientKey => "key",
+            Field::Shard => "shard",
+            Field::StartAt => "start_at",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// A plan that cannot run: the field (named neutrally) and what is wrong with it, with the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
-    /// No target URL was given.
-    #[error("no target URL given: pass at least one URL such as http://127.0.0.1:8080/")]
-    NoTarget,
-    /// A URL could not be parsed or has an unsupported scheme.
-    #[error("invalid URL {url:?}: {reason}")]
-    BadUrl {
-        /// The URL as given.
-        url: String,
-        /// Why it was refused.
-        reason: String,
-    },
-    /// A numeric or duration option is out of range or unparsable.
-    #[error("invalid value for {field}: {reason}")]
-    BadValue {
-        /// The option or field name, for example `--connections`.
-        field: String,
-        /// What is wrong and what to do.
-        reason: String,
-    },
-    /// A header, method or body could not be used.
-    #[error("invalid request for {field}: {reason}")]
-    BadRequest {
-        /// The option, for example `--header`.
-        field: String,
-        /// What is wrong and what to do.
-        reason: String,
-    },
-    /// A TLS file could not be read or parsed.
-    #[error("TLS setup failed for {field} ({path}): {reason}")]
-    Tls {
-        /// The option, for example `--cacert`.
-        field: String,
-        /// The file that was given.
-        path: String,
-        /// What is wrong.
-        reason: String,
-    },
+#[error("{field}: {reason}")]
+pub struct PlanError {
+    /// The field.
+    pub field: Field,
+    /// What is wrong and what to do.
+    pub reason: String,
 }
 
 impl PlanError {
-    /// Shorthand for [`PlanError::BadValue`].
-    pub fn value(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        PlanError::BadValue { field: field.into(), reason: reason.into() }
+    /// An error of `field`.
+    pub fn new(field: Field, reason: impl Into<String>) -> Self {
+        PlanError { field, reason: reason.into() }
+    }
+}
+
+/// A value that does not parse or is out of range; the message says what to write instead.
+/// The caller knows which field the value was for and names it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+impl ValueError {
+    /// The same reason as an error of `field`.
+    pub fn at(self, field: Field) -> PlanError {
+        PlanError::new(field, self.0)
     }
 }
 

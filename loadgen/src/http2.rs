@@ -43,9 +43,11 @@ pub(crate) struct H2Request {
 impl H2Request {
     /// Prepares the request for `target`.
     pub(crate) fn new(target: &Target) -> Result<Self, crate::PlanError> {
-        let uri: Uri = target.url.as_str().parse().map_err(|_| crate::PlanError::BadUrl {
-            url: target.url.to_string(),
-            reason: "not usable as an HTTP/2 request URI".into(),
+        let uri: Uri = target.url.as_str().parse().map_err(|_| {
+            crate::PlanError::new(
+                crate::Field::Targets,
+                format!("{} is not usable as an HTTP/2 request URI", target.url),
+            )
         })?;
         let mut headers = HeaderMap::new();
         for (n, v) in &target.headers {

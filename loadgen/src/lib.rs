@@ -41,8 +41,10 @@ mod watchdog;
 mod worker;
 
 pub use engine::{CancelHandle, RunHandle, run_blocking, start};
-pub use error::{ErrorKind, PlanError, RunError};
+pub use error::{ErrorKind, Field, PlanError, RunError, ValueError};
 pub use histogram::LatencyHistogram;
-pub use plan::{ConnectPolicy, HttpVersion, Load, RateShape, RunPlan, Shard, Stage, Target, TlsOptions};
+pub use plan::{
+    ConnectPolicy, HttpVersion, Load, Pem, RateShape, RunPlan, Shard, Stage, Target, TlsOptions, ValidatedPlan,
+};
 pub use report::{Phase, Report, SecondStats, Snapshot};
 pub use stats::Stats;

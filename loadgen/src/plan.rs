@@ -1,11 +1,12 @@
 //! The validated description of one run: targets, protocol, load model, limits and TLS.
 //!
-//! A [`RunPlan`] is built by the CLI, a profile or the server, then checked with
-//! [`RunPlan::validate`] before the engine starts. Everything the engine needs is here;
-//! nothing is read from the environment later.
+//! A [`RunPlan`] is built by a front end (the CLI, a profile, the server), then checked by
+//! [`RunPlan::validate`], which is the only way to get the [`ValidatedPlan`] the engine runs.
+//! Everything the engine needs is here, TLS material included (as PEM bytes): nothing is read
+//! from files or the environment later.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -13,7 +14,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 use serde::{Deserialize, Serialize};
 
-use crate::error::PlanError;
+use crate::error::{Field, PlanError, ValueError};
 
 /// Default per-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,6 +22,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_RATE: f64 = 10_000_000.0;
 /// Most connections accepted.
 pub const MAX_CONNECTIONS: u32 = 100_000;
+/// Most worker threads accepted.
+pub const MAX_THREADS: u32 = 1024;
+/// Most streams per HTTP/2 connection accepted.
+pub const MAX_H2_STREAMS: u32 = 10_000;
 
 /// One URL with the request to send to it.
 #[derive(Debug, Clone)]
@@ -37,7 +42,7 @@ pub struct Target {
 
 impl Target {
     /// A GET of `url`, after checking that the URL is absolute, `http` or `https`, and has a host.
-    pub fn get(url: &str) -> Result<Self, PlanError> {
+    pub fn get(url: &str) -> Result<Self, ValueError> {
         Ok(Target { url: parse_url(url)?, method: Method::GET, headers: Vec::new(), body: Bytes::new() })
     }
 
@@ -53,17 +58,14 @@ impl Target {
     }
 
     /// Adds a header from `Name: value` text.
-    pub fn add_header_line(&mut self, line: &str) -> Result<(), PlanError> {
-        let (name, value) = line.split_once(':').ok_or_else(|| PlanError::BadRequest {
-            field: "--header".into(),
-            reason: format!("{line:?} is not `Name: value`"),
-        })?;
+    pub fn add_header_line(&mut self, line: &str) -> Result<(), ValueError> {
+        let (name, value) = line.split_once(':').ok_or_else(|| ValueError(format!("{line:?} is not `Name: value`")))?;
         self.add_header(name.trim(), value.trim())
     }
 
     /// Adds one header, checking its name and value.
-    pub fn add_header(&mut self, name: &str, value: &str) -> Result<(), PlanError> {
-        let bad = |why: String| PlanError::BadRequest { field: "--header".into(), reason: why };
+    pub fn add_header(&mut self, name: &str, value: &str) -> Result<(), ValueError> {
+        let bad = ValueError;
         let name =
             HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad(format!("{name:?} is not a valid header name")))?;
         let value = HeaderValue::from_str(value)
@@ -77,8 +79,9 @@ impl Target {
 }
 
 /// Parses and checks a target URL.
-pub fn parse_url(text: &str) -> Result<url::Url, PlanError> {
-    let bad = |reason: &str| PlanError::BadUrl { url: text.to_string(), reason: reason.to_string() };
+pub fn parse_url(text: &str) -> Result<url::Url, ValueError> {
+    let shown: String = text.chars().take(100).collect();
+    let bad = |reason: &str| ValueError(format!("invalid URL {shown:?}: {reason}"));
     let url = url::Url::parse(text)
         .map_err(|e| bad(&format!("{e}; write an absolute URL such as http://127.0.0.1:8080/path")))?;
     match url.scheme() {
@@ -139,15 +142,44 @@ pub struct Stage {
     pub rate: f64,
 }
 
-/// Where trust comes from and which client certificate to present.
+/// PEM text (certificates or a key) carried in a plan. Its `Debug` shows only its size, so a
+/// private key never reaches a log.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Pem(Bytes);
+
+impl Pem {
+    /// PEM from its bytes.
+    pub fn new(bytes: impl Into<Bytes>) -> Self {
+        Pem(bytes.into())
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Pem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pem({} bytes)", self.0.len())
+    }
+}
+
+/// Where trust comes from and which client certificate to present, as PEM bytes (a front end
+/// reads files; the plan never names one).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsOptions {
-    /// PEM file of CA certificates to trust instead of the system roots.
-    pub ca_cert: Option<PathBuf>,
-    /// PEM client certificate chain for mTLS.
-    pub client_cert: Option<PathBuf>,
-    /// PEM private key matching `client_cert`.
-    pub client_key: Option<PathBuf>,
+    /// CA certificates to trust instead of the system roots.
+    pub ca_certs: Option<Pem>,
+    /// Client certificate chain for mTLS.
+    pub client_cert: Option<Pem>,
+    /// Private key matching `client_cert`.
+    pub client_key: Option<Pem>,
     /// Accept any server certificate (explicit opt-in only).
     pub insecure: bool,
 }
@@ -231,55 +263,67 @@ impl RunPlan {
         }
     }
 
-    /// Checks every value; the error names the option and the fix.
-    pub fn validate(&self) -> Result<(), PlanError> {
+    /// Checks every value and returns the plan as a [`ValidatedPlan`], the only form the engine
+    /// runs. The error names the field (neutrally) and the fix.
+    pub fn validate(self) -> Result<ValidatedPlan, PlanError> {
+        self.check()?;
+        Ok(ValidatedPlan(self))
+    }
+
+    fn check(&self) -> Result<(), PlanError> {
+        let bad = |field: Field, reason: String| PlanError::new(field, reason);
         if self.targets.is_empty() {
-            return Err(PlanError::NoTarget);
+            return Err(bad(
+                Field::Targets,
+                "no target URL given: pass at least one URL such as http://127.0.0.1:8080/".into(),
+            ));
         }
         if self.connections == 0 || self.connections > MAX_CONNECTIONS {
-            return Err(PlanError::value(
-                "--connections",
+            return Err(bad(
+                Field::Connections,
                 format!("{} is out of range; use 1 to {MAX_CONNECTIONS}", self.connections),
             ));
         }
-        if self.threads == 0 || self.threads > 1024 {
-            return Err(PlanError::value("--threads", format!("{} is out of range; use 1 to 1024", self.threads)));
+        let hosts = crate::worker::group_targets(self).len();
+        if (self.connections as usize) < hosts {
+            return Err(bad(
+                Field::Connections,
+                format!(
+                    "{} connections cannot reach {hosts} different hosts; use at least {hosts} connections",
+                    self.connections
+                ),
+            ));
         }
-        if self.h2_streams == 0 || self.h2_streams > 10_000 {
-            return Err(PlanError::value(
-                "--h2-streams",
-                format!("{} is out of range; use 1 to 10000", self.h2_streams),
+        if self.threads == 0 || self.threads > MAX_THREADS {
+            return Err(bad(Field::Threads, format!("{} is out of range; use 1 to {MAX_THREADS}", self.threads)));
+        }
+        if self.h2_streams == 0 || self.h2_streams > MAX_H2_STREAMS {
+            return Err(bad(
+                Field::H2Streams,
+                format!("{} is out of range; use 1 to {MAX_H2_STREAMS}", self.h2_streams),
             ));
         }
         if self.timeout.is_zero() {
-            return Err(PlanError::value("--timeout", "must be above 0"));
+            return Err(bad(Field::Timeout, "must be above 0".into()));
         }
         if self.shard.count == 0 || self.shard.index >= self.shard.count {
-            return Err(PlanError::value(
-                "shard",
-                format!("index {} of {} is impossible", self.shard.index, self.shard.count),
-            ));
+            return Err(bad(Field::Shard, format!("index {} of {} is impossible", self.shard.index, self.shard.count)));
         }
         match (&self.load, self.duration, self.max_requests) {
-            (_, Some(d), _) if d.is_zero() => {
-                return Err(PlanError::value("--duration", "must be above 0"));
-            }
-            (_, _, Some(0)) => return Err(PlanError::value("--requests", "must be above 0")),
-            (Load::Closed, None, None) => {
-                return Err(PlanError::value("--duration", "give a duration (-d 10s) or a request count (-n 10k)"));
+            (_, Some(d), _) if d.is_zero() => return Err(bad(Field::Duration, "must be above 0".into())),
+            (_, _, Some(0)) => return Err(bad(Field::Requests, "must be above 0".into())),
+            (Load::Closed, None, None) | (Load::Open(RateShape::Constant(_)), None, None) => {
+                return Err(bad(Field::Duration, "give a duration or a request count".into()));
             }
             (Load::Open(RateShape::Ramp { .. }), None, _) => {
-                return Err(PlanError::value("--ramp", "a ramp runs over the duration; give -d as well"));
-            }
-            (Load::Open(RateShape::Constant(_)), None, None) => {
-                return Err(PlanError::value("--duration", "give a duration (-d 10s) or a request count (-n 10k)"));
+                return Err(bad(Field::Ramp, "a ramp runs over the duration; give a duration as well".into()));
             }
             _ => {}
         }
         if let Load::Open(shape) = &self.load {
             shape.validate()?;
         }
-        Ok(())
+        crate::tls::check(&self.tls)
     }
 
     /// The length of the measured window: the duration, or the sum of the stages.
@@ -288,6 +332,22 @@ impl RunPlan {
             (Load::Open(RateShape::Stages(s)), None) => Some(s.iter().map(|s| s.duration).sum()),
             (_, d) => d,
         }
+    }
+
+    /// The longest this plan can keep the engine busy once started, when it has a measured
+    /// window: waiting for its start instant, opening connections, the warm-up, the window,
+    /// the last requests' timeout and the cancel grace. `None` for a run bounded only by a
+    /// request count (its length depends on the target).
+    pub fn wall_time_bound(&self) -> Option<Duration> {
+        let wait = self.start_at.and_then(|t| t.duration_since(SystemTime::now()).ok()).unwrap_or_default();
+        let measured = self.measured_duration()?;
+        Some(
+            wait + crate::worker::PRECONNECT_LIMIT.min(self.timeout)
+                + self.warmup
+                + measured
+                + self.timeout
+                + crate::worker::CANCEL_GRACE,
+        )
     }
 
     /// The connections that worker `w` owns (connections are split as evenly as possible).
@@ -301,6 +361,38 @@ impl RunPlan {
             let t = u64::from(self.threads);
             n / t + u64::from(u64::from(w) < n % t)
         })
+    }
+}
+
+/// A plan that passed [`RunPlan::validate`]; the engine runs only these. It reads as a
+/// [`RunPlan`]; changing a value means [`into_inner`](Self::into_inner) and validating again.
+/// The two settings that cannot break a plan (where it may connect, when a distributed run
+/// starts) can be set in place.
+#[derive(Debug, Clone)]
+pub struct ValidatedPlan(RunPlan);
+
+impl ValidatedPlan {
+    /// The plan, to change and validate again.
+    pub fn into_inner(self) -> RunPlan {
+        self.0
+    }
+
+    /// Restricts the addresses the engine may connect to.
+    pub fn set_connect_policy(&mut self, policy: Arc<dyn ConnectPolicy>) {
+        self.0.connect_policy = Some(policy);
+    }
+
+    /// Sets the instant a distributed run starts at.
+    pub fn set_start_at(&mut self, at: Option<SystemTime>) {
+        self.0.start_at = at;
+    }
+}
+
+impl Deref for ValidatedPlan {
+    type Target = RunPlan;
+
+    fn deref(&self) -> &RunPlan {
+        &self.0
     }
 }
 
@@ -318,16 +410,31 @@ impl RateShape {
     fn validate(&self) -> Result<(), PlanError> {
         let ok = |r: f64| r.is_finite() && (0.0..=MAX_RATE).contains(&r);
         match self {
-            RateShape::Constant(r) if !ok(*r) || *r <= 0.0 => {
-                Err(PlanError::value("--rate", format!("{r} is out of range; use a rate above 0 and up to {MAX_RATE}")))
-            }
+            RateShape::Constant(r) if !ok(*r) || *r <= 0.0 => Err(PlanError::new(
+                Field::Rate,
+                format!("{r} is out of range; use a rate above 0 and up to {MAX_RATE}"),
+            )),
             RateShape::Ramp { from, to } if !ok(*from) || !ok(*to) || (*from <= 0.0 && *to <= 0.0) => {
-                Err(PlanError::value("--ramp", "rates must be between 0 and 10M, and one of them above 0"))
+                Err(PlanError::new(Field::Ramp, "rates must be between 0 and 10M, and one of them above 0"))
             }
-            RateShape::Stages(stages) if stages.is_empty() || stages.iter().any(|s| !ok(s.rate)) => {
-                Err(PlanError::value("--stages", "each stage needs a rate between 0 and 10M"))
+            RateShape::Stages(stages)
+                if stages.is_empty() || stages.iter().any(|s| !ok(s.rate) || s.duration.is_zero()) =>
+            {
+                Err(PlanError::new(Field::Stages, "each stage needs a duration above 0 and a rate between 0 and 10M"))
+            }
+            RateShape::Stages(stages) if stages.iter().all(|s| s.rate <= 0.0) => {
+                Err(PlanError::new(Field::Stages, "every stage has rate 0; give at least one stage a rate above 0"))
             }
             _ => Ok(()),
+        }
+    }
+
+    /// The highest rate the shape reaches, requests per second.
+    pub fn peak(&self) -> f64 {
+        match self {
+            RateShape::Constant(r) => *r,
+            RateShape::Ramp { from, to } => from.max(*to),
+            RateShape::Stages(stages) => stages.iter().map(|s| s.rate).fold(0.0, f64::max),
         }
     }
 

@@ -1,17 +1,41 @@
 //! rustls client configuration from [`TlsOptions`]: system or given CA roots, optional client
-//! certificate (mTLS), an explicit insecure mode, and ALPN for the chosen HTTP version.
+//! certificate (mTLS), an explicit insecure mode, and ALPN for the chosen HTTP version. The
+//! material comes as PEM bytes in the plan; nothing is read from files here.
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::Path;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::error::PlanError;
-use crate::plan::{HttpVersion, RunPlan};
+use crate::error::{Field, PlanError};
+use crate::plan::{HttpVersion, Pem, RunPlan, TlsOptions};
+
+/// Checks that the PEM material of `opts` parses and pairs up (a certificate with its key), so
+/// a bad file is refused when the plan is validated rather than when the run starts.
+pub(crate) fn check(opts: &TlsOptions) -> Result<(), PlanError> {
+    if let Some(ca) = &opts.ca_certs {
+        let mut roots = RootCertStore::empty();
+        for c in certs(Field::CaCert, ca)? {
+            roots.add(c).map_err(|e| PlanError::new(Field::CaCert, format!("is not a usable certificate: {e}")))?;
+        }
+    }
+    match (&opts.client_cert, &opts.client_key) {
+        (Some(cert), Some(key)) => {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| PlanError::new(Field::ClientCert, e.to_string()))?
+                .with_root_certificates(RootCertStore::empty())
+                .with_client_auth_cert(certs(Field::ClientCert, cert)?, private_key(key)?)
+                .map_err(|e| PlanError::new(Field::ClientKey, format!("does not fit the certificate: {e}")))?;
+            Ok(())
+        }
+        (None, None) => Ok(()),
+        (Some(_), None) => Err(PlanError::new(Field::ClientKey, "a client certificate needs its key as well")),
+        (None, Some(_)) => Err(PlanError::new(Field::ClientCert, "a client key needs its certificate as well")),
+    }
+}
 
 /// The client TLS config for `plan`, or `None` when no target uses `https`.
 pub(crate) fn client_config(plan: &RunPlan) -> Result<Option<Arc<ClientConfig>>, PlanError> {
@@ -22,16 +46,15 @@ pub(crate) fn client_config(plan: &RunPlan) -> Result<Option<Arc<ClientConfig>>,
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| tls_err("--cacert", Path::new("-"), &e.to_string()))?;
+        .map_err(|e| PlanError::new(Field::CaCert, e.to_string()))?;
     let builder = if opts.insecure {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
     } else {
         let mut roots = RootCertStore::empty();
-        match &opts.ca_cert {
-            Some(path) => {
-                let certs = read_certs("--cacert", path)?;
-                for c in certs {
-                    roots.add(c).map_err(|e| tls_err("--cacert", path, &e.to_string()))?;
+        match &opts.ca_certs {
+            Some(pem) => {
+                for c in certs(Field::CaCert, pem)? {
+                    roots.add(c).map_err(|e| PlanError::new(Field::CaCert, e.to_string()))?;
                 }
             }
             None => {
@@ -44,16 +67,10 @@ pub(crate) fn client_config(plan: &RunPlan) -> Result<Option<Arc<ClientConfig>>,
         builder.with_root_certificates(roots)
     };
     let mut config = match (&opts.client_cert, &opts.client_key) {
-        (Some(cert), Some(key)) => {
-            let chain = read_certs("--cert", cert)?;
-            let key = read_key(key)?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| tls_err("--key", cert, &e.to_string()))?
-        }
-        (None, None) => builder.with_no_client_auth(),
-        (Some(c), None) => {
-            return Err(tls_err("--key", c, "a client certificate needs --key as well"));
-        }
-        (None, Some(k)) => return Err(tls_err("--cert", k, "a client key needs --cert as well")),
+        (Some(cert), Some(key)) => builder
+            .with_client_auth_cert(certs(Field::ClientCert, cert)?, private_key(key)?)
+            .map_err(|e| PlanError::new(Field::ClientKey, format!("does not match the certificate: {e}")))?,
+        _ => builder.with_no_client_auth(),
     };
     config.alpn_protocols = match plan.http {
         HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
@@ -62,26 +79,20 @@ pub(crate) fn client_config(plan: &RunPlan) -> Result<Option<Arc<ClientConfig>>,
     Ok(Some(Arc::new(config)))
 }
 
-fn tls_err(field: &str, path: &Path, reason: &str) -> PlanError {
-    PlanError::Tls { field: field.into(), path: path.display().to_string(), reason: reason.into() }
-}
-
-fn read_certs(field: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, PlanError> {
-    let file = File::open(path).map_err(|e| tls_err(field, path, &e.to_string()))?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut BufReader::new(file))
+fn certs(field: Field, pem: &Pem) -> Result<Vec<CertificateDer<'static>>, PlanError> {
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_bytes())
         .collect::<Result<_, _>>()
-        .map_err(|e| tls_err(field, path, &e.to_string()))?;
+        .map_err(|e| PlanError::new(field, format!("is not valid PEM: {e}")))?;
     if certs.is_empty() {
-        return Err(tls_err(field, path, "no PEM certificate found in the file"));
+        return Err(PlanError::new(field, "no PEM certificate (-----BEGIN CERTIFICATE-----) found"));
     }
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, PlanError> {
-    let file = File::open(path).map_err(|e| tls_err("--key", path, &e.to_string()))?;
-    rustls_pemfile::private_key(&mut BufReader::new(file))
-        .map_err(|e| tls_err("--key", path, &e.to_string()))?
-        .ok_or_else(|| tls_err("--key", path, "no PEM private key found in the file"))
+fn private_key(pem: &Pem) -> Result<PrivateKeyDer<'static>, PlanError> {
+    rustls_pemfile::private_key(&mut pem.as_bytes())
+        .map_err(|e| PlanError::new(Field::ClientKey, format!("is not valid PEM: {e}")))?
+        .ok_or_else(|| PlanError::new(Field::ClientKey, "no PEM private key found"))
 }
 
 /// The verifier behind `--insecure`: accepts any certificate, still checks handshake signatures.

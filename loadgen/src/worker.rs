@@ -68,6 +68,15 @@ pub(crate) fn group_targets(plan: &RunPlan) -> Vec<Group> {
     groups
 }
 
+/// How long requests in flight may still finish after a cancel before they are abandoned, so a
+/// cancelled run ends promptly even when every request is stalled on a silent server.
+pub(crate) const CANCEL_GRACE: Duration = Duration::from_millis(250);
+
+/// Longest a connection may take to open before the start. A slower one is left to the slot,
+/// which opens it inside the window under the request's own deadline, so a stalled handshake
+/// never costs a timeout before the start and another one after it.
+pub(crate) const PRECONNECT_LIMIT: Duration = Duration::from_secs(2);
+
 /// Starts the worker thread.
 pub(crate) fn spawn(spec: WorkerSpec) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name(format!("meshperf-worker-{}", spec.id)).spawn(move || {
@@ -90,7 +99,13 @@ fn run(spec: &WorkerSpec) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot build the worker runtime: {e}"))?;
     let local = LocalSet::new();
-    let prepared = local.block_on(&rt, prepare(spec))?;
+    let prepared = local.block_on(&rt, async {
+        // Connecting ends early on cancel: the run then starts and stops at once.
+        tokio::select! {
+            p = prepare(spec) => p,
+            () = cancelled(&spec.cancel) => Ok(Vec::new()),
+        }
+    })?;
     if spec.tx.send(ToCoord::Ready).is_err() {
         return Ok(());
     }
@@ -120,7 +135,7 @@ async fn prepare(spec: &WorkerSpec) -> Result<Vec<Prepared>, String> {
         );
         for _ in 0..split(conns, groups, g as u32) {
             let endpoint = endpoint.clone();
-            let timeout = plan.timeout;
+            let timeout = plan.timeout.min(PRECONNECT_LIMIT);
             let streams = plan.h2_streams;
             let http = plan.http;
             handles.push(tokio::task::spawn_local(async move {
@@ -212,11 +227,29 @@ async fn execute(spec: &WorkerSpec, prepared: Vec<Prepared>, t0: Instant) -> Res
         t0,
         plan.warmup,
     ));
-    for s in slots {
-        let _ = s.await;
-    }
-    control.abort();
-    let cancelled_at = control.await.ok().flatten();
+    let aborts: Vec<_> = slots.iter().map(JoinHandle::abort_handle).collect();
+    let all_done = async {
+        for s in slots {
+            let _ = s.await;
+        }
+    };
+    tokio::pin!(all_done);
+    tokio::pin!(control);
+    let cancelled_at = tokio::select! {
+        () = &mut all_done => {
+            control.abort();
+            control.await.ok().flatten()
+        }
+        c = &mut control => {
+            // Cancelled (or the coordinator went away): requests in flight get a short grace,
+            // then are abandoned; they are neither responses nor errors of this run.
+            if tokio::time::timeout(CANCEL_GRACE, &mut all_done).await.is_err() {
+                aborts.iter().for_each(tokio::task::AbortHandle::abort);
+                all_done.await;
+            }
+            c.ok().flatten()
+        }
+    };
     let cancelled_at = cancelled_at.or_else(|| spec.cancel.is_cancelled().then(Instant::now));
     dog_task.abort();
     let mut stats = ctx.take_interval();
@@ -265,6 +298,13 @@ async fn control(
             return None;
         }
         k += 1;
+    }
+}
+
+/// Resolves once `cancel` is asked for (checked every 50 ms).
+async fn cancelled(cancel: &CancelHandle) {
+    while !cancel.is_cancelled() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

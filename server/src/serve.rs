@@ -1,9 +1,9 @@
 //! `meshperf serve` as a library: build the server's state from a [`Config`] and serve HTTP on
 //! a listener until a shutdown future resolves ([`run`]), plus the gRPC perf service beside it.
 //!
-//! Start-up order: home directory, store (migrations), runs left in flight by a previous
-//! process marked `interrupted`, identity provider (local key created at first start), run
-//! manager. Shutdown: readiness turns 503, new runs are refused, runs in flight are cancelled
+//! Start-up order: home directory (mode 0700), store (migrations; a SQLite file 0600), runs
+//! left in flight by a previous process marked `interrupted`, identity provider (local key
+//! created at first start), the run pipeline (policy and registry) every door shares. Shutdown: readiness turns 503, new runs are refused, runs in flight are cancelled
 //! and their partial results stored, open requests get `MESHPERF_SHUTDOWN_GRACE` to finish.
 
 use std::future::Future;
@@ -15,8 +15,10 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::http::{AppState, app, metrics::Metrics};
-use crate::perf::grpc::{Limits, Token, WorkerConfig};
-use crate::perf::runs::{Executor, RunManager};
+use crate::perf::grpc::{GrpcAuth, GrpcState};
+use crate::perf::pipeline::Pipeline;
+use crate::perf::runs::{Executor, Limits, LocalExecutor, RunRegistry};
+use crate::policy::{Policy, SERVER_RULES, Token};
 use crate::providers::local::write_private;
 use crate::providers::{Provider, ProviderError};
 use crate::store::{Store, StoreError, now};
@@ -61,21 +63,29 @@ pub enum ServeError {
 
 /// Builds the state `app` serves: opens the store, marks interrupted runs, sets up the provider.
 pub async fn build_state(config: Config, executor: Arc<dyn Executor>) -> Result<AppState, ServeError> {
-    std::fs::create_dir_all(&config.home)
-        .map_err(|source| ServeError::Home { path: config.home.display().to_string(), source })?;
+    private_dir(&config.home).map_err(|source| ServeError::Home { path: config.home.display().to_string(), source })?;
     let store = Store::open(&config.database, config.synchronous).await?;
     let interrupted = store.interrupt_in_flight(now()).await?;
     if interrupted > 0 {
         tracing::warn!(runs = interrupted, "runs in flight when the server last stopped are marked interrupted");
     }
     let provider = Provider::from_config(&config).await?;
-    let runs = RunManager::new(store.clone(), executor, config.max_concurrent_runs, config.run_queue);
+    let limits = Limits {
+        max_concurrent: config.max_concurrent_runs,
+        queue: config.run_queue,
+        per_user: config.max_runs_per_user,
+        grace: config.shutdown_grace,
+        names: SERVER_RULES,
+    };
+    let registry = RunRegistry::new(Some(store.clone()), executor, Arc::new(LocalExecutor), limits);
+    let policy = Policy { allow: config.allow.clone(), ceilings: config.ceilings, names: SERVER_RULES };
+    let pipeline = Pipeline { policy: Arc::new(policy), registry };
     tracing::info!(store = store.backend(), provider = provider.name(), "server state ready");
     Ok(AppState {
         config: Arc::new(config),
         store,
         provider,
-        runs,
+        pipeline,
         metrics: Arc::new(Metrics::default()),
         shutting_down: Arc::new(AtomicBool::new(false)),
     })
@@ -96,7 +106,7 @@ pub async fn run(
         tracing::info!("shutting down: refusing new runs, cancelling runs in flight");
         drain_state.shutting_down.store(true, Ordering::Release);
         let _ = started_tx.send(true);
-        drain_state.runs.shutdown(grace).await;
+        drain_state.pipeline.registry.shutdown().await;
     };
     let store = state.store.clone();
     let server = axum::serve(listener, app(state)).with_graceful_shutdown(graceful);
@@ -115,17 +125,29 @@ pub async fn run(
     result
 }
 
-/// The gRPC perf service's configuration for a server: the server's allow-list and ceilings,
-/// and the worker token from `MESHPERF_WORKER_TOKEN` or a file under the home (created once).
-pub fn worker_config(config: &Config) -> Result<WorkerConfig, ServeError> {
-    let token = Token::new(worker_token(config)?).map_err(|e| ServeError::Grpc(e.to_string()))?;
-    let limits = Limits {
-        max_runs: config.max_concurrent_runs,
-        max_rate: config.ceilings.max_qps,
-        max_connections: config.ceilings.max_connections,
-        max_duration: config.ceilings.max_duration,
+/// The gRPC doors' state for a server: the same pipeline as REST, the worker token from
+/// `MESHPERF_WORKER_TOKEN` or a file under the home (created once), and the server's identity
+/// provider, so `meshperf login` tokens work on gRPC too. Runs started with the shared token
+/// belong to the local user (with the local provider) or to `worker-token`.
+pub fn grpc_state(state: &AppState) -> Result<Arc<GrpcState>, ServeError> {
+    let token = Token::new(worker_token(&state.config)?).map_err(|e| ServeError::Grpc(e.to_string()))?;
+    let token_owner = match &state.provider {
+        Provider::Local(_) => crate::providers::local::LOCAL_USER,
+        Provider::Remote(_) => "worker-token",
     };
-    Ok(WorkerConfig { token, allow: config.allow.clone(), limits })
+    let auth = GrpcAuth::new(token, Some(state.provider.clone()), token_owner);
+    Ok(GrpcState::new(state.pipeline.clone(), auth))
+}
+
+/// Creates `dir` (and its parents) if needed, readable only by its owner.
+pub fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 /// The shared worker token: `MESHPERF_WORKER_TOKEN`, or the one kept under the home (created
@@ -137,7 +159,7 @@ pub fn worker_token(config: &Config) -> Result<String, ServeError> {
             let path = config.home.join(WORKER_TOKEN_FILE);
             let err = |source| ServeError::WorkerToken { path: path.display().to_string(), source };
             if !path.exists() {
-                std::fs::create_dir_all(&config.home).map_err(err)?;
+                private_dir(&config.home).map_err(err)?;
                 let secret = uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string();
                 write_private(&path, secret.as_bytes()).map_err(err)?;
             }

@@ -9,7 +9,9 @@
 //!   back, and merged exactly across workers.
 //! - [`model`]: the SMP messages generated from `proto/smp` (spec names and numbers), with serde.
 //! - [`profile`]: SMP test configs and Meshery profiles in (every spelling), validated, as
-//!   engine run plans ([`profile::load`], [`profile::TestProfile::to_plans`]).
+//!   run requests ([`profile::load`], [`profile::TestProfile::requests`]).
+//! - [`request`]: [`request::RunRequest`], the one request type every front end fills in, and
+//!   its one conversion to a validated engine plan.
 //! - [`export`]: SMP JSON/YAML, fortio `HTTPRunnerResults` JSON, CSV and HdrHistogram logs.
 //! - [`chart`]: percentile spectrum, latency and throughput over time, several results
 //!   overlaid, as SVG or PNG.
@@ -23,6 +25,7 @@ pub mod export;
 pub mod gate;
 pub mod model;
 pub mod profile;
+pub mod request;
 pub mod result;
 
 pub use error::SmpError;

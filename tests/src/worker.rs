@@ -7,14 +7,21 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use server::perf::grpc::{AllowList, Limits, Token, WorkerConfig};
+use server::cli::worker::WorkerConfig;
+use server::policy::{AllowList, Ceilings, Policy, Token, WORKER_RULES};
 
 /// The token the test workers use.
 pub const TOKEN: &str = "test-token-0123456789";
 
-/// A worker configuration for tests: [`TOKEN`], loopback only, default ceilings.
+/// A worker configuration for tests: [`TOKEN`], loopback only, default ceilings, one run at a
+/// time, a 10 s shutdown grace.
 pub fn config() -> WorkerConfig {
-    WorkerConfig { token: Token::new(TOKEN).expect("token"), allow: AllowList::default(), limits: Limits::default() }
+    WorkerConfig {
+        token: Token::new(TOKEN).expect("token"),
+        policy: Policy { allow: AllowList::default(), ceilings: Ceilings::default(), names: WORKER_RULES },
+        max_runs: 1,
+        grace: Duration::from_secs(10),
+    }
 }
 
 /// The library worker server on 127.0.0.1:0, on its own thread and runtime; stops gracefully
@@ -44,7 +51,8 @@ impl InProcessWorker {
                 let shutdown = async {
                     let _ = stop_rx.await;
                 };
-                server::perf::grpc::serve(listener, config, shutdown).await.expect("worker serves");
+                let grace = config.grace;
+                server::perf::grpc::serve(listener, config.state(), shutdown, grace).await.expect("worker serves");
             });
         });
         let addr = addr_rx.recv_timeout(Duration::from_secs(10)).expect("worker listening");

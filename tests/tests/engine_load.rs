@@ -16,7 +16,7 @@ fn plan(url: &str) -> RunPlan {
 
 /// Runs a plan and returns the report plus every snapshot's interval stats.
 fn run_collecting(p: RunPlan) -> (loadgen::Report, Vec<loadgen::Snapshot>) {
-    let mut h = loadgen::start(p).unwrap();
+    let mut h = loadgen::start(p.validate().unwrap()).unwrap();
     let mut snaps = Vec::new();
     while let Some(s) = h.next_snapshot_blocking() {
         snaps.push(s);
@@ -60,7 +60,7 @@ fn stalled_server_shows_in_corrected_latency_not_in_service_time() {
         std::thread::sleep(Duration::from_secs(4));
         control.freeze(Duration::from_secs(1));
     });
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     freezer.join().unwrap();
     // Requests due during the 1 s freeze (10% of the run) wait 1 s down to 0: the top 1% of all
     // requests are the first tenth of the frozen ones, so p99 ≈ 0.9 s (analytic).
@@ -103,12 +103,12 @@ fn request_count_is_exact_in_closed_and_open_loop() {
     let mut p = plan(&server.url("/"));
     p.duration = None;
     p.max_requests = Some(1234);
-    let r = loadgen::run_blocking(p.clone()).unwrap();
+    let r = loadgen::run_blocking(p.clone().validate().unwrap()).unwrap();
     assert_eq!(r.stats.responses, 1234);
     assert_eq!(server.control.served.load(Ordering::Relaxed), 1234);
     p.load = Load::Open(RateShape::Constant(2000.0));
     p.max_requests = Some(500);
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     assert_eq!(r.stats.responses, 500);
     assert!(r.elapsed >= Duration::from_millis(240) && r.elapsed < Duration::from_secs(2), "{:?}", r.elapsed);
 }
@@ -119,7 +119,7 @@ fn ramp_and_stages_send_what_they_plan() {
     let mut p = plan(&server.url("/"));
     p.load = Load::Open(RateShape::Ramp { from: 100.0, to: 900.0 });
     p.duration = Some(Duration::from_secs(2));
-    let r = loadgen::run_blocking(p.clone()).unwrap();
+    let r = loadgen::run_blocking(p.clone().validate().unwrap()).unwrap();
     assert_eq!(r.planned, Some(1000));
     assert!((990..=1010).contains(&r.stats.finished()), "{}", r.stats.finished());
     p.load = Load::Open(RateShape::Stages(vec![
@@ -127,7 +127,7 @@ fn ramp_and_stages_send_what_they_plan() {
         loadgen::Stage { duration: Duration::from_secs(1), rate: 600.0 },
     ]));
     p.duration = None;
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     assert!((792..=808).contains(&r.stats.finished()), "{}", r.stats.finished());
     let first = r.series.first().map(|s| s.requests).unwrap_or(0);
     assert!((180..=220).contains(&first), "first second: {first}");
@@ -140,7 +140,7 @@ fn warmup_samples_are_dropped() {
     p.load = Load::Open(RateShape::Constant(500.0));
     p.warmup = Duration::from_secs(1);
     p.duration = Some(Duration::from_secs(1));
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     assert!((495..=505).contains(&r.stats.finished()), "{}", r.stats.finished());
     assert!(server.control.served.load(Ordering::Relaxed) >= 990);
 }
@@ -158,7 +158,7 @@ fn several_urls_are_used_round_robin() {
     p.connections = 4;
     p.load = Load::Open(RateShape::Constant(600.0));
     p.duration = Some(Duration::from_secs(1));
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     let codes: std::collections::BTreeMap<_, _> = r.stats.status_codes().into_iter().collect();
     let ok = codes.get(&200).copied().unwrap_or(0);
     let missing = codes.get(&404).copied().unwrap_or(0);

@@ -9,6 +9,11 @@ use loadgen::{ErrorKind, HttpVersion, Load, RateShape, RunPlan, Target, TlsOptio
 use meshperf_e2e::server::TestServer;
 use meshperf_e2e::tls::TestPki;
 
+/// A PEM file's bytes, as a plan carries them.
+fn pem(path: &std::path::Path) -> loadgen::Pem {
+    loadgen::Pem::new(std::fs::read(path).expect("PEM file"))
+}
+
 fn plan(url: &str, n: u64) -> RunPlan {
     let mut p = RunPlan::new(vec![Target::get(url).unwrap()]);
     p.threads = 1;
@@ -25,7 +30,7 @@ fn h2c_with_many_streams() {
     let mut p = plan(&server.url("/"), 2000);
     p.http = HttpVersion::Http2;
     p.h2_streams = 8;
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     assert_eq!(r.stats.responses, 2000, "{:?}", r.stats.error_kinds());
     assert_eq!(server.control.h2_requests.load(Ordering::Relaxed), 2000);
 }
@@ -39,7 +44,7 @@ fn h2_open_loop_holds_the_rate() {
     p.h2_streams = 4;
     p.load = Load::Open(RateShape::Constant(500.0));
     p.duration = Some(Duration::from_secs(2));
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     assert!((990..=1010).contains(&r.stats.responses), "{}", r.stats.responses);
 }
 
@@ -52,8 +57,8 @@ fn https_with_custom_ca_over_h1_and_h2() {
         let server = TestServer::tls(pki.server_config(alpn, false));
         let mut p = plan(&server.url("/"), 300);
         p.http = http;
-        p.tls = TlsOptions { ca_cert: Some(pki.ca_pem.clone()), ..Default::default() };
-        let r = loadgen::run_blocking(p).unwrap();
+        p.tls = TlsOptions { ca_certs: Some(pem(&pki.ca_pem)), ..Default::default() };
+        let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
         assert_eq!(r.stats.responses, 300, "{http:?}: {:?}", r.stats.error_kinds());
     }
 }
@@ -64,17 +69,17 @@ fn mtls_needs_the_client_certificate() {
     let server = TestServer::tls(pki.server_config(&[b"http/1.1"], true));
     let mut p = plan(&server.url("/"), 50);
     p.tls = TlsOptions {
-        ca_cert: Some(pki.ca_pem.clone()),
-        client_cert: Some(pki.client_cert.clone()),
-        client_key: Some(pki.client_key),
+        ca_certs: Some(pem(&pki.ca_pem)),
+        client_cert: Some(pem(&pki.client_cert)),
+        client_key: Some(pem(&pki.client_key)),
         insecure: false,
     };
-    let r = loadgen::run_blocking(p.clone()).unwrap();
+    let r = loadgen::run_blocking(p.clone().validate().unwrap()).unwrap();
     assert_eq!(r.stats.responses, 50, "{:?}", r.stats.error_kinds());
     p.tls.client_cert = None;
     p.tls.client_key = None;
     p.max_requests = Some(20);
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     assert_eq!(r.stats.responses, 0);
     assert!(
         r.stats.errors_of(ErrorKind::Tls) + r.stats.errors_of(ErrorKind::Reset) >= 20,
@@ -89,11 +94,11 @@ fn untrusted_certificate_is_a_tls_error_unless_insecure() {
     let server = TestServer::tls(pki.server_config(&[b"http/1.1"], false));
     let mut p = plan(&server.url("/"), 10);
     let other = TestPki::new();
-    p.tls = TlsOptions { ca_cert: Some(other.ca_pem), ..Default::default() };
-    let r = loadgen::run_blocking(p.clone()).unwrap();
+    p.tls = TlsOptions { ca_certs: Some(pem(&other.ca_pem)), ..Default::default() };
+    let r = loadgen::run_blocking(p.clone().validate().unwrap()).unwrap();
     assert_eq!(r.stats.errors_of(ErrorKind::Tls), 10, "{:?}", r.stats.error_kinds());
     p.tls = TlsOptions { insecure: true, ..Default::default() };
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     assert_eq!(r.stats.responses, 10);
 }
 
@@ -104,7 +109,7 @@ fn refused_and_timed_out_requests_are_counted_by_kind() {
     let mut p = plan(&format!("http://127.0.0.1:{port}/"), 0);
     p.max_requests = None;
     p.duration = Some(Duration::from_millis(500));
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     assert!(r.stats.errors_of(ErrorKind::ConnectRefused) > 0, "{:?}", r.stats.error_kinds());
     assert_eq!(r.stats.responses, 0);
 
@@ -113,10 +118,49 @@ fn refused_and_timed_out_requests_are_counted_by_kind() {
     let mut p = plan(&server.url("/"), 4);
     p.timeout = Duration::from_millis(300);
     let started = std::time::Instant::now();
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     server.control.hang.store(false, Ordering::Relaxed);
     assert_eq!(r.stats.errors_of(ErrorKind::Timeout), 4, "{:?}", r.stats.error_kinds());
     assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+/// A server that accepts TCP and never completes the TLS handshake: the pre-connect phase gives
+/// up after 2 s (not a whole timeout), the slots' own connects time out once within the
+/// window, and the run ends one timeout after its window; cancel ends such a run at once.
+#[test]
+fn timing_a_stalled_tls_handshake_costs_one_timeout_and_cancel_ends_it() {
+    let silent = meshperf_e2e::silent::SilentServer::start();
+    let url = format!("https://127.0.0.1:{}/", silent.addr.port());
+    let mut p = plan(&url, 0);
+    p.max_requests = None;
+    p.connections = 2;
+    p.threads = 1;
+    p.load = Load::Open(RateShape::Constant(4.0));
+    p.duration = Some(Duration::from_secs(1));
+    p.timeout = Duration::from_secs(6);
+    let started = std::time::Instant::now();
+    let r = loadgen::run_blocking(p.clone().validate().unwrap()).unwrap();
+    let took = started.elapsed();
+    assert!(r.stats.errors_of(ErrorKind::Timeout) > 0, "{:?}", r.stats.error_kinds());
+    assert_eq!(r.stats.responses, 0);
+    // 2 s pre-connect + 1 s window + 6 s for the last requests: 9 s; two timeouts would be 13 s.
+    assert!(took < Duration::from_secs(11), "took {took:?}");
+
+    p.duration = Some(Duration::from_secs(60));
+    p.timeout = Duration::from_secs(3600);
+    let h = loadgen::start(p.validate().unwrap()).unwrap();
+    let cancel = h.canceller();
+    let follower = std::thread::spawn(move || {
+        let mut h = h;
+        while h.next_snapshot_blocking().is_some() {}
+        (h.wait_blocking().unwrap(), std::time::Instant::now())
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    let asked = std::time::Instant::now();
+    cancel.cancel();
+    let (report, ended) = follower.join().unwrap();
+    assert!(report.cancelled);
+    assert!(ended.duration_since(asked) < Duration::from_secs(1), "cancel took {:?}", ended.duration_since(asked));
 }
 
 #[test]
@@ -131,7 +175,7 @@ fn bodies_headers_and_methods_reach_the_server() {
         p.targets = vec![t];
         p.http = http;
         let before = server.control.body_bytes.load(Ordering::Relaxed);
-        let r = loadgen::run_blocking(p).unwrap();
+        let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
         assert_eq!(r.stats.responses, 10);
         assert_eq!(server.control.body_bytes.load(Ordering::Relaxed) - before, 80);
         let seen = server.control.last_request().unwrap();
@@ -147,7 +191,7 @@ fn cancel_stops_a_long_run_quickly() {
     let mut p = plan(&server.url("/"), 0);
     p.max_requests = None;
     p.duration = Some(Duration::from_secs(60));
-    let h = loadgen::start(p).unwrap();
+    let h = loadgen::start(p.validate().unwrap()).unwrap();
     let c = h.canceller();
     std::thread::sleep(Duration::from_millis(700));
     let t = std::time::Instant::now();
@@ -180,12 +224,12 @@ fn connect_policy_is_checked_on_the_resolved_address() {
     p.connect_policy = Some(std::sync::Arc::new(Policy { loopback: false }));
     p.max_requests = None;
     p.duration = Some(Duration::from_millis(300));
-    let r = loadgen::run_blocking(p.clone()).unwrap();
+    let r = loadgen::run_blocking(p.clone().validate().unwrap()).unwrap();
     assert_eq!(server.control.served.load(Ordering::Relaxed), 0, "no request may reach a refused address");
     assert!(r.stats.errors_of(ErrorKind::Connect) > 0, "{:?}", r.stats.error_kinds());
     p.connect_policy = Some(std::sync::Arc::new(Policy { loopback: true }));
     p.duration = None;
     p.max_requests = Some(5);
-    let r = loadgen::run_blocking(p).unwrap();
+    let r = loadgen::run_blocking(p.validate().unwrap()).unwrap();
     assert_eq!(r.stats.responses, 5, "{:?}", r.stats.error_kinds());
 }

@@ -77,17 +77,19 @@ fn local_provider_refuses_every_bad_token() {
         .mint(std::time::Duration::from_secs(600));
     let key = std::fs::read_to_string(home.path().join("local-provider.key")).unwrap();
     let secret = base64::engine::general_purpose::STANDARD.decode(key.trim()).unwrap();
-    let expired = jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &json!({"sub": "local", "name": "x", "iss": "meshperf-local", "iat": 1, "exp": now() - 3600}),
-        &EncodingKey::from_secret(&secret),
-    )
-    .unwrap();
+    let sign = |claims: serde_json::Value| {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&secret)).unwrap()
+    };
+    let claims = |iss: &str, aud: &str, nbf: u64, exp: u64| json!({"sub": "local", "name": "x", "iss": iss, "aud": aud, "iat": 1, "nbf": nbf, "exp": exp});
     let bad = [
         ("missing", String::new()),
         ("garbage", "not.a.token".to_string()),
         ("tampered", tamper(&good)),
-        ("expired", expired),
+        ("expired", sign(claims("meshperf-local", "meshperf", 1, now() - 3600))),
+        ("valid from tomorrow", sign(claims("meshperf-local", "meshperf", now() + 86_400, now() + 200_000))),
+        ("another audience", sign(claims("meshperf-local", "grafana", now(), now() + 600))),
+        ("forged issuer", sign(claims("someone", "meshperf", now(), now() + 600))),
+        ("no audience", sign(json!({"sub": "local", "iss": "meshperf-local", "exp": now() + 600}))),
         ("wrong key", stranger),
         ("unsigned", unsigned("local")),
     ];
@@ -105,11 +107,17 @@ fn local_provider_refuses_every_bad_token() {
     assert!(server.terminate().success());
 }
 
-fn remote_token(key: &str, kid: Option<&str>, sub: &str, exp: u64) -> String {
+/// The issuer the keys-path server is told to accept.
+const ISSUER: &str = "https://provider.example";
+
+fn signed(key: &str, kid: Option<&str>, claims: &serde_json::Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = kid.map(String::from);
-    let claims = json!({"sub": sub, "name": sub, "exp": exp});
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_rsa_pem(key.as_bytes()).unwrap()).unwrap()
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_pem(key.as_bytes()).unwrap()).unwrap()
+}
+
+fn remote_token(key: &str, kid: Option<&str>, sub: &str, exp: u64, iss: &str) -> String {
+    signed(key, kid, &json!({"sub": sub, "name": sub, "exp": exp, "iss": iss, "aud": "meshperf"}))
 }
 
 /// A fake remote provider: publishes its JWKS at `/keys` on loopback.
@@ -135,8 +143,8 @@ impl FakeProvider {
     }
 }
 
-fn remote_cases(server: &ServerProcess) {
-    let good = remote_token(KEY_A, Some("key-a"), "ada", now() + 600);
+fn remote_cases(server: &ServerProcess, iss: &str) {
+    let good = remote_token(KEY_A, Some("key-a"), "ada", now() + 600, iss);
     let who = server.get("/api/user", &good).json();
     assert_eq!((who["userId"].as_str(), who["provider"].as_str()), (Some("ada"), Some("Remote")));
     // HS256 "signed" with the public key: the algorithm-confusion attack.
@@ -148,9 +156,23 @@ fn remote_cases(server: &ServerProcess) {
     .unwrap();
     let bad = [
         ("missing", String::new()),
-        ("expired", remote_token(KEY_A, Some("key-a"), "ada", now() - 3600)),
-        ("wrong key", remote_token(KEY_B, Some("key-a"), "ada", now() + 600)),
-        ("unknown kid", remote_token(KEY_B, Some("key-z"), "ada", now() + 600)),
+        ("expired", remote_token(KEY_A, Some("key-a"), "ada", now() - 3600, iss)),
+        ("wrong key", remote_token(KEY_B, Some("key-a"), "ada", now() + 600, iss)),
+        ("unknown kid", remote_token(KEY_B, Some("key-z"), "ada", now() + 600, iss)),
+        ("forged issuer", remote_token(KEY_A, Some("key-a"), "ada", now() + 600, "https://evil.example")),
+        (
+            "another audience",
+            signed(KEY_A, Some("key-a"), &json!({"sub": "ada", "exp": now() + 600, "iss": iss, "aud": "grafana"})),
+        ),
+        ("no audience", signed(KEY_A, Some("key-a"), &json!({"sub": "ada", "exp": now() + 600, "iss": iss}))),
+        (
+            "valid from tomorrow",
+            signed(
+                KEY_A,
+                Some("key-a"),
+                &json!({"sub": "ada", "exp": now() + 200_000, "nbf": now() + 86_400, "iss": iss, "aud": "meshperf"}),
+            ),
+        ),
         ("tampered", tamper(&good)),
         ("unsigned", unsigned("ada")),
         ("hmac with the public key", confused),
@@ -163,7 +185,7 @@ fn remote_cases(server: &ServerProcess) {
     ];
     check(server, &good, &bad);
     // Another user of the same provider sees none of ada's profiles.
-    let bob = remote_token(KEY_A, Some("key-a"), "bob", now() + 600);
+    let bob = remote_token(KEY_A, Some("key-a"), "bob", now() + 600, iss);
     assert_eq!(server.get("/api/user/performance/profiles", &bob).json()["totalCount"], 0);
 }
 
@@ -171,9 +193,9 @@ fn remote_cases(server: &ServerProcess) {
 fn remote_provider_with_published_keys() {
     let provider = FakeProvider::start();
     let mut home = ServerHome::new(Backend::Sqlite);
-    home.env = vec![("PROVIDER".into(), "Remote".into()), ("PROVIDER_BASE_URLS".into(), provider.url)];
+    home.env = vec![("PROVIDER".into(), "Remote".into()), ("PROVIDER_BASE_URLS".into(), provider.url.clone())];
     let server = home.start();
-    remote_cases(&server);
+    remote_cases(&server, &provider.url);
     assert!(server.terminate().success());
 }
 
@@ -182,8 +204,12 @@ fn remote_provider_with_keys_path() {
     let mut home = ServerHome::new(Backend::Sqlite);
     let keys = home.path().join("provider-keys.json");
     std::fs::write(&keys, JWKS_A).unwrap();
-    home.env = vec![("PROVIDER".into(), "Remote".into()), ("KEYS_PATH".into(), keys.display().to_string())];
+    home.env = vec![
+        ("PROVIDER".into(), "Remote".into()),
+        ("KEYS_PATH".into(), keys.display().to_string()),
+        ("MESHPERF_TOKEN_ISSUERS".into(), ISSUER.into()),
+    ];
     let server = home.start();
-    remote_cases(&server);
+    remote_cases(&server, ISSUER);
     assert!(server.terminate().success());
 }

@@ -10,10 +10,10 @@ use server::adapters::RUN_TEST_OP;
 use server::adapters::proto::mesh_service_client::MeshServiceClient;
 use server::adapters::proto::{self as meshes, EventType, OpCategory};
 use server::perf::distributed::{DistributedCancel, DistributedError, DistributedOptions, run_distributed};
-use server::perf::grpc::Limits;
+use server::perf::grpc::convert;
 use server::perf::grpc::proto::perf_service_client::PerfServiceClient;
 use server::perf::grpc::proto::{self as perf, RunRequest};
-use server::perf::grpc::{AllowList, convert};
+use server::policy::{AllowList, Ceilings};
 use tonic::Code;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -43,7 +43,7 @@ fn run_request(url: &str, duration: Duration) -> RunRequest {
     plan.connections = 2;
     plan.threads = 1;
     plan.duration = Some(duration);
-    RunRequest { plan: Some(convert::plan_to_proto(&plan).unwrap()), name: "svc".into(), ..Default::default() }
+    RunRequest { plan: Some(convert::plan_to_proto(&plan)), name: "svc".into(), ..Default::default() }
 }
 
 /// Meshery registers an adapter with SupportedOperations + ComponentInfo and pings it with
@@ -68,14 +68,14 @@ async fn meshery_registration_and_health_calls() {
     assert!(err.message().contains("does not provision"), "{}", err.message());
 }
 
-/// ApplyOperation runs the SMP test config from `custom_body` and reports through StreamEvents;
-/// targets outside the allow-list and unknown operations are refused.
+/// ApplyOperation runs the SMP test config from `custom_body` and reports through StreamEvents,
+/// both with the token; targets outside the allow-list and unknown operations are refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_operation_runs_an_smp_test_and_streams_events() {
     let target = TestServer::plain();
     let w = InProcessWorker::start();
     let mut c = mesh_client(&w.address()).await;
-    let mut events = c.stream_events(meshes::EventsRequest {}).await.unwrap().into_inner();
+    let mut events = c.stream_events(request(meshes::EventsRequest {}, Some(TOKEN))).await.unwrap().into_inner();
     let body = format!(
         "test:\n  name: meshery-e2e\n  duration: 1s\n  clients:\n  - protocol: 1\n    connections: 2\n    rps: 0\n    endpoint_urls: [\"{}\"]\nmesh:\n  type: 3\n",
         target.url("/")
@@ -86,7 +86,7 @@ async fn apply_operation_runs_an_smp_test_and_streams_events() {
         operation_id: "op-1".into(),
         ..Default::default()
     };
-    let resp = c.apply_operation(apply(body, RUN_TEST_OP)).await.unwrap().into_inner();
+    let resp = c.apply_operation(request(apply(body, RUN_TEST_OP), Some(TOKEN))).await.unwrap().into_inner();
     assert_eq!((resp.error.as_str(), resp.operation_id.as_str()), ("", "op-1"));
     let started = next(&mut events).await;
     assert_eq!(started.event_type, EventType::Info as i32);
@@ -99,13 +99,13 @@ async fn apply_operation_runs_an_smp_test_and_streams_events() {
     assert_eq!(doc.name(), "meshery-e2e");
 
     let outside = "test:\n  clients:\n  - endpoint_urls: [\"http://10.255.0.1/\"]\n  duration: 1s\n".to_string();
-    let err = c.apply_operation(apply(outside, RUN_TEST_OP)).await.unwrap_err();
+    let err = c.apply_operation(request(apply(outside, RUN_TEST_OP), Some(TOKEN))).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     assert!(err.message().contains("allow-list"), "{}", err.message());
     let failed = next(&mut events).await;
     assert_eq!(failed.event_type, EventType::Error as i32);
     assert!(!failed.suggested_remediation.is_empty());
-    let err = c.apply_operation(apply(String::new(), "istio_install")).await.unwrap_err();
+    let err = c.apply_operation(request(apply(String::new(), "istio_install"), Some(TOKEN))).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
 }
 
@@ -117,23 +117,27 @@ async fn wrong_or_missing_token_is_refused() {
     let req = || run_request(&target.url("/"), Duration::from_secs(1));
     let missing = c.run(request(req(), None)).await.unwrap_err();
     assert_eq!(missing.code(), Code::Unauthenticated);
-    assert!(missing.message().contains("missing token"), "{}", missing.message());
+    assert!(missing.message().contains("missing credential"), "{}", missing.message());
     let wrong = c.run(request(req(), Some("not-the-token"))).await.unwrap_err();
     assert_eq!(wrong.code(), Code::Unauthenticated);
     let caps = c.capabilities(request(perf::CapabilitiesRequest {}, None)).await.unwrap_err();
     assert_eq!(caps.code(), Code::Unauthenticated);
     let cancel = c.cancel(request(perf::CancelRequest { run_id: "x".into() }, Some("nope"))).await.unwrap_err();
     assert_eq!(cancel.code(), Code::Unauthenticated);
-    // A wrong token on ApplyOperation is refused too (a missing one is Meshery's way).
+    // The adapter's calls that run, read or cancel need the token too: wrong or missing.
     let mut m = mesh_client(&w.address()).await;
-    let err = m.apply_operation(request(meshes::ApplyRuleRequest::default(), Some("nope"))).await.unwrap_err();
-    assert_eq!(err.code(), Code::Unauthenticated);
+    for token in [Some("nope"), None] {
+        let err = m.apply_operation(request(meshes::ApplyRuleRequest::default(), token)).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+        let err = m.stream_events(request(meshes::EventsRequest {}, token)).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+    }
     // `meshperf run --workers` with the wrong token gets the refusal, naming the worker.
     let mut plan = loadgen::RunPlan::new(vec![loadgen::Target::get(&target.url("/")).unwrap()]);
     plan.duration = Some(Duration::from_secs(1));
     plan.connections = 1;
     let opts = DistributedOptions::new(vec![w.address()], "wrong", smp::RunMeta::new("x"));
-    let err = run_distributed(plan, opts, DistributedCancel::new(), |_| {}).await.unwrap_err();
+    let err = run_distributed(plan.validate().unwrap(), opts, DistributedCancel::new(), |_| {}).await.unwrap_err();
     match err {
         DistributedError::Refused { address, code, .. } => {
             assert_eq!((address, code), (w.address(), Code::Unauthenticated));
@@ -146,7 +150,7 @@ async fn wrong_or_missing_token_is_refused() {
 async fn allow_list_ceilings_and_run_cap_are_enforced() {
     let target = TestServer::plain();
     let mut config = worker::config();
-    config.limits = Limits { max_connections: 4, ..Limits::default() };
+    config.policy.ceilings = Ceilings { max_connections: 4, ..Ceilings::default() };
     let w = InProcessWorker::with_config(config);
     let mut c = perf_client(&w.address()).await;
     let mut outside = run_request("http://10.255.0.1:80/", Duration::from_secs(1));
@@ -157,14 +161,14 @@ async fn allow_list_ceilings_and_run_cap_are_enforced() {
     let mut wide = run_request(&target.url("/"), Duration::from_secs(1));
     wide.plan.as_mut().unwrap().connections = 5;
     let err = c.run(request(wide, Some(TOKEN))).await.unwrap_err();
-    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert_eq!(err.code(), Code::PermissionDenied);
     assert!(err.message().contains("--max-connections"), "{}", err.message());
     // One run at a time by default: a second one is refused while the first goes on.
     let first = c.run(request(run_request(&target.url("/"), Duration::from_secs(2)), Some(TOKEN))).await.unwrap();
     let mut stream = first.into_inner();
     let err = c.run(request(run_request(&target.url("/"), Duration::from_secs(1)), Some(TOKEN))).await.unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted);
-    assert!(err.message().contains("--max-runs 1"), "{}", err.message());
+    assert!(err.message().contains("--max-runs"), "{}", err.message());
     // The first run streams to its result.
     let mut result = None;
     while let Some(ev) = tokio::time::timeout(LIMIT, stream.message()).await.expect("bounded").unwrap() {

@@ -1,87 +1,108 @@
-//! `meshes.MeshService`: meshperf as a Meshery performance adapter.
+//! `meshes.MeshService`: meshperf as a Meshery performance adapter, a door of the pipeline.
 //!
 //! Meshery's server calls `SupportedOperations` and `ComponentInfo` when an adapter is
-//! registered and `MeshName` as its health check; those (and `MeshVersions`) answer without a
-//! token, as Meshery sends none. `ApplyOperation` runs the SMP test config in `custom_body`
-//! under the same allow-list, ceilings and run cap as the perf service (a token, when sent, must
-//! be right) and reports through `StreamEvents`. `Provision` is not supported.
+//! registered and `MeshName` as its health check; those (and `MeshVersions`) read nothing and
+//! answer without a credential. `ApplyOperation` (which runs a test, or cancels the caller's
+//! with `delete_op`) and `StreamEvents` (which reads results) need one, always: the shared
+//! token or a login token as `authorization: Bearer ...` metadata. The SMP test config in
+//! `custom_body` is bounded in size and nesting, read on a blocking thread by the one profile
+//! reader, and run like any other door's request. `Provision` is not supported.
 
 use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
-use smp::ResultDocument;
+use smp::profile::TestProfile;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tonic::{Request, Response, Status};
 
 use super::proto::{self, mesh_service_server::MeshService};
-use super::smp_config;
-use crate::perf::grpc::runs::RunOutput;
-use crate::perf::grpc::service::admit_and_start;
-use crate::perf::grpc::{WorkerError, WorkerState};
+use crate::error::ServiceError;
+use crate::http::input::off_thread;
+use crate::perf::grpc::GrpcState;
+use crate::perf::pipeline::Start;
+use crate::perf::runs::{Door, EventKind, Placement, RunEvent};
 
 /// The adapter's name, as Meshery shows it.
 pub const ADAPTER_NAME: &str = "meshperf";
 /// The operation that runs a performance test from the SMP test config in `custom_body`.
 pub const RUN_TEST_OP: &str = "meshperf_run_performance_test";
-/// Run ids of tests started through the adapter start with this.
-const RUN_PREFIX: &str = "meshery-";
+/// Largest `custom_body` accepted.
+pub const MAX_CUSTOM_BODY: usize = 1024 * 1024;
 
-/// The Meshery adapter over a worker's shared state.
+/// An adapter event and the user it is for.
+type Addressed = (String, proto::EventsResponse);
+
+/// The Meshery adapter over the process's gRPC state.
 #[derive(Debug, Clone)]
 pub struct MeshAdapter {
-    state: Arc<WorkerState>,
-    events: broadcast::Sender<proto::EventsResponse>,
+    state: Arc<GrpcState>,
+    /// Events that are not a run's (refusals, cancel acknowledgements), for their user.
+    notices: broadcast::Sender<Addressed>,
 }
 
 impl MeshAdapter {
     /// The adapter.
-    pub fn new(state: Arc<WorkerState>) -> Self {
-        MeshAdapter { state, events: broadcast::channel(256).0 }
+    pub fn new(state: Arc<GrpcState>) -> Self {
+        MeshAdapter { state, notices: broadcast::channel(256).0 }
     }
 
-    fn publish(&self, event: proto::EventsResponse) {
+    fn notify(&self, owner: &str, event: proto::EventsResponse) {
         // No subscriber is fine: Meshery may not be listening.
-        let _ = self.events.send(event);
+        let _ = self.notices.send((owner.to_string(), event));
     }
 
-    async fn run_test(&self, req: proto::ApplyRuleRequest, operation_id: String) -> Result<(), WorkerError> {
-        let config = smp_config::parse(&req.custom_body)?;
-        let mut meta = config.meta;
-        if !req.username.is_empty() {
-            meta.labels.insert("user".into(), req.username.clone());
+    async fn run_test(
+        &self,
+        owner: &str,
+        req: proto::ApplyRuleRequest,
+        operation_id: &str,
+    ) -> Result<(), ServiceError> {
+        if req.custom_body.len() > MAX_CUSTOM_BODY {
+            return Err(ServiceError::TooLarge {
+                what: "custom_body".into(),
+                limit: MAX_CUSTOM_BODY,
+                rule: "the adapter's limit",
+            });
         }
-        let run_id = format!("{RUN_PREFIX}{operation_id}");
-        let started = admit_and_start(&self.state, &run_id, config.plan, None).await?;
-        self.publish(info(&operation_id, format!("Performance test {:?} started", meta.name), String::new()));
-        let adapter = self.clone();
-        tokio::spawn(async move {
-            let mut output = started.output;
-            while let Some(out) = output.recv().await {
-                match out {
-                    RunOutput::Progress(..) => {}
-                    RunOutput::Done(Ok(report)) => {
-                        let doc = ResultDocument::from_report(&report, &meta);
-                        let summary = format!(
-                            "Performance test {:?} {}: {} requests, {:.1} req/s, p50 {:.3} ms, p99 {:.3} ms, {} errors",
-                            meta.name,
-                            if report.cancelled { "cancelled" } else { "finished" },
-                            doc.details.requests,
-                            doc.actual_qps,
-                            doc.latencies_ms.p50,
-                            doc.latencies_ms.p99,
-                            doc.details.errors,
-                        );
-                        adapter.publish(info(&operation_id, summary, doc.to_json_pretty()));
-                    }
-                    RunOutput::Done(Err(e)) => {
-                        adapter.publish(error_event(&operation_id, &WorkerError::Internal(e.to_string())));
-                    }
-                }
-            }
-        });
+        if req.custom_body.trim().is_empty() {
+            return Err(ServiceError::invalid("custom_body", "is empty; send an SMP test config (YAML or JSON)"));
+        }
+        let body = req.custom_body;
+        let test = off_thread(move || TestProfile::parse(&body)).await?.map_err(|e| body_error(&e))?;
+        let mut requests = test.requests().map_err(|e| body_error(&e))?;
+        if requests.len() != 1 {
+            return Err(ServiceError::invalid(
+                "custom_body",
+                format!("the config has {} clients; the adapter runs one client per operation", requests.len()),
+            ));
+        }
+        let mut request = requests.remove(0);
+        if request.meta.name.is_none() {
+            request.meta.name = Some("meshery test".into());
+        }
+        if !req.username.is_empty() {
+            request.meta.labels.insert("user".into(), req.username.chars().take(255).collect());
+        }
+        let start = Start {
+            owner: owner.to_string(),
+            door: Door::Adapter,
+            profile_id: None,
+            client_id: Some(operation_id.to_string()),
+            may_queue: true,
+            placement: Placement::Configured,
+        };
+        let name = move |f| format!("custom_body.{}", test.path_of(0, f));
+        self.state.pipeline.start(request, name, start).await?;
         Ok(())
+    }
+}
+
+fn body_error(e: &smp::SmpError) -> ServiceError {
+    match e {
+        smp::SmpError::Field { path, reason } => ServiceError::invalid(format!("custom_body.{path}"), reason.clone()),
+        other => ServiceError::invalid("custom_body", other.to_string()),
     }
 }
 
@@ -101,17 +122,46 @@ fn info(operation_id: &str, summary: String, details: String) -> proto::EventsRe
     event(proto::EventType::Info, operation_id, summary, details)
 }
 
-fn error_event(operation_id: &str, e: &WorkerError) -> proto::EventsResponse {
-    let mut ev = event(proto::EventType::Error, operation_id, "Performance test failed".into(), e.to_string());
-    ev.error_code = format!("{:?}", e.grpc_code());
-    ev.probable_cause = e.to_string();
+fn error_event(operation_id: &str, e: &ServiceError) -> proto::EventsResponse {
+    let mut ev = event(proto::EventType::Error, operation_id, "Performance test failed".into(), e.public_message());
+    ev.error_code = e.code().as_str().to_string();
+    ev.probable_cause = e.public_message();
     ev.suggested_remediation = match e {
-        WorkerError::TargetRefused { .. } => "Start the meshperf worker with --allow naming the target".into(),
-        WorkerError::Busy { .. } => "Wait for the running test to finish, or raise --max-runs".into(),
-        WorkerError::Ceiling { flag, .. } => format!("Lower the request or raise the worker's {flag}"),
-        _ => "Check the SMP test config and the worker's log".into(),
+        ServiceError::Refused { rule, .. } => format!("Change the request, or ask for {rule} to allow it"),
+        ServiceError::Busy { .. } => "Wait for the running test to finish".into(),
+        ServiceError::Unauthenticated(_) => "Send the shared token as authorization metadata".into(),
+        _ => "Check the SMP test config and meshperf's log".into(),
     };
     ev
+}
+
+/// The adapter event of a run event of the adapter door, if it has one.
+fn run_event(e: &RunEvent) -> Option<proto::EventsResponse> {
+    let op = e.run.client_id.clone().unwrap_or_else(|| e.run.id.clone());
+    let name = &e.run.name;
+    match &e.kind {
+        EventKind::Started { .. } => Some(info(&op, format!("Performance test {name:?} started"), String::new())),
+        EventKind::Cancelling { reason } => {
+            Some(info(&op, format!("Cancelling performance test {name:?}: {reason}"), String::new()))
+        }
+        EventKind::Finished(outcome) => {
+            let doc = &outcome.document;
+            let summary = format!(
+                "Performance test {name:?} {}: {} requests, {:.1} req/s, p50 {:.3} ms, p99 {:.3} ms, {} errors",
+                if outcome.cancelled { "cancelled" } else { "finished" },
+                doc.details.requests,
+                doc.actual_qps,
+                doc.latencies_ms.p50,
+                doc.latencies_ms.p99,
+                doc.details.errors,
+            );
+            Some(info(&op, summary, doc.to_json_pretty()))
+        }
+        EventKind::Ended { message, .. } => {
+            Some(error_event(&op, &ServiceError::Conflict(format!("the test ended without a result: {message}"))))
+        }
+        EventKind::Queued | EventKind::Progress { .. } => None,
+    }
 }
 
 /// The stream of adapter events.
@@ -134,25 +184,30 @@ impl MeshService for MeshAdapter {
         &self,
         request: Request<proto::ApplyRuleRequest>,
     ) -> Result<Response<proto::ApplyRuleResponse>, Status> {
-        if request.metadata().contains_key("authorization") {
-            self.state.config.token.check(request.metadata())?;
-        }
+        let owner = self.state.auth.check(request.metadata()).await?;
         let req = request.into_inner();
         if req.op_name != RUN_TEST_OP {
-            return Err(Status::invalid_argument(format!(
-                "unknown operation {:?}; this adapter supports {RUN_TEST_OP:?} (see SupportedOperations)",
-                req.op_name
-            )));
+            return Err(ServiceError::invalid(
+                "op_name",
+                format!(
+                    "unknown operation {:?}; this adapter supports {RUN_TEST_OP:?} (see SupportedOperations)",
+                    req.op_name.chars().take(100).collect::<String>()
+                ),
+            )
+            .into());
         }
-        let operation_id =
-            if req.operation_id.is_empty() { uuid::Uuid::new_v4().to_string() } else { req.operation_id.clone() };
+        let operation_id = if req.operation_id.is_empty() {
+            uuid::Uuid::new_v4().to_string()
+        } else {
+            req.operation_id.chars().take(128).collect()
+        };
         if req.delete_op {
-            let n = self.state.runs.cancel_prefixed(RUN_PREFIX);
-            self.publish(info(&operation_id, format!("Cancelled {n} performance test(s)"), String::new()));
+            let n = self.state.pipeline.registry.cancel_door(&owner, Door::Adapter, "cancelled through the adapter");
+            self.notify(&owner, info(&operation_id, format!("Cancelled {n} performance test(s)"), String::new()));
             return Ok(Response::new(proto::ApplyRuleResponse { error: String::new(), operation_id }));
         }
-        if let Err(e) = self.run_test(req, operation_id.clone()).await {
-            self.publish(error_event(&operation_id, &e));
+        if let Err(e) = self.run_test(&owner, req, &operation_id).await {
+            self.notify(&owner, error_event(&operation_id, &e));
             return Err(e.into());
         }
         Ok(Response::new(proto::ApplyRuleResponse { error: String::new(), operation_id }))
@@ -174,11 +229,23 @@ impl MeshService for MeshAdapter {
 
     async fn stream_events(
         &self,
-        _: Request<proto::EventsRequest>,
+        request: Request<proto::EventsRequest>,
     ) -> Result<Response<Self::StreamEventsStream>, Status> {
-        let events = BroadcastStream::new(self.events.subscribe())
-            .filter_map(|e| async move { e.ok().map(Ok) })
-            .take_until(self.state.closed());
+        let owner = self.state.auth.check(request.metadata()).await?;
+        let mine = owner.clone();
+        let runs = BroadcastStream::new(self.state.pipeline.registry.subscribe_all()).filter_map(move |e| {
+            let item = e
+                .ok()
+                .filter(|e| e.run.owner == mine && e.run.door == Door::Adapter)
+                .and_then(|e| run_event(&e))
+                .map(Ok);
+            async move { item }
+        });
+        let notices = BroadcastStream::new(self.notices.subscribe()).filter_map(move |n| {
+            let item = n.ok().filter(|(to, _)| *to == owner).map(|(_, e)| Ok(e));
+            async move { item }
+        });
+        let events = futures_util::stream::select(runs, notices).take_until(self.state.closed());
         Ok(Response::new(Box::pin(events)))
     }
 

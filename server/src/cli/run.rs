@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use loadgen::{Report, RunPlan};
+use loadgen::{Report, ValidatedPlan};
 
 use super::progress::Progress;
 use super::run_plan;
@@ -39,7 +39,7 @@ pub struct RunArgs {
     /// Worker threads (default: one per core).
     #[arg(short = 't', long = "threads")]
     pub threads: Option<u32>,
-    /// Measured duration, e.g. 30s, 1m, 1m30s (default 10s unless -n is given).
+    /// Measured duration, e.g. 30s, 1m, 1m30s (default 30s unless -n or --stages is given).
     #[arg(short = 'd', long = "duration")]
     pub duration: Option<String>,
     /// Stop after this many requests, e.g. 10000 or 10k.
@@ -132,13 +132,15 @@ pub struct RunArgs {
     #[arg(long = "workers", value_name = "ADDRS", value_delimiter = ',')]
     pub workers: Vec<String>,
     /// The workers' shared token.
-    #[arg(long = "token", env = "MESHPERF_WORKER_TOKEN", hide_env_values = true, requires = "workers")]
+    #[arg(long = "token", env = "MESHPERF_WORKER_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 }
 
 /// Runs the load test and prints or writes its result; gates decide the exit code.
 pub fn execute(args: RunArgs) -> Result<Exit, CliError> {
-    let (plans, meta) = run_plan::build(&args)?;
+    let runs = run_plan::build(&args)?;
+    let meta = runs[0].meta.clone();
+    let plans: Vec<ValidatedPlan> = runs.into_iter().map(|r| r.plan).collect();
     let gates = args
         .gates
         .iter()
@@ -149,7 +151,7 @@ pub fn execute(args: RunArgs) -> Result<Exit, CliError> {
     let (doc, text) = if args.workers.is_empty() {
         run_plans(plans, &meta, progress)?
     } else {
-        let [plan] = <[RunPlan; 1]>::try_from(plans).map_err(|p| {
+        let [plan] = <[ValidatedPlan; 1]>::try_from(plans).map_err(|p| {
             CliError::Usage(format!("--workers runs one client at a time; the profile has {} clients", p.len()))
         })?;
         let token = args.token.clone().ok_or_else(|| {
@@ -180,7 +182,7 @@ pub fn execute(args: RunArgs) -> Result<Exit, CliError> {
 /// Runs one plan (or several clients of a profile at once) here; returns the result document
 /// and the human summary.
 fn run_plans(
-    plans: Vec<RunPlan>,
+    plans: Vec<ValidatedPlan>,
     meta: &smp::RunMeta,
     progress: bool,
 ) -> Result<(smp::ResultDocument, String), CliError> {
@@ -223,7 +225,7 @@ fn run_plans(
 
 /// Runs `plan` spread over `workers` and merges their results exactly.
 fn run_on_workers(
-    plan: RunPlan,
+    plan: ValidatedPlan,
     workers: &[String],
     token: &str,
     meta: smp::RunMeta,
@@ -248,17 +250,20 @@ fn run_on_workers(
     let mut text = super::summary::render(&r.report);
     text.push_str("\n  Workers\n");
     for w in &r.workers {
-        text.push_str(&format!("    {:<24} {:?}  {} requests\n", w.address, w.status, w.requests));
+        text.push_str(&format!("    {:<24} {:>9} requests  {}\n", w.address, w.requests, w.status));
     }
     if r.partial {
-        text.push_str("  PARTIAL: a worker was lost; the numbers hold what the others measured\n");
+        text.push_str(
+            "  PARTIAL: a worker was lost; the numbers hold what the others measured and what it reported \
+             up to its last second\n",
+        );
     }
     Ok((r.document, text))
 }
 
 /// Runs `plan` on this machine, with a live progress line when `progress` is set; Ctrl-C
 /// cancels the run and still reports what was measured.
-pub fn run_local(plan: RunPlan, progress: bool) -> Result<Report, CliError> {
+pub fn run_local(plan: ValidatedPlan, progress: bool) -> Result<Report, CliError> {
     let mut handle = loadgen::start(plan.clone()).map_err(|e| match e {
         loadgen::RunError::Plan(p) => CliError::Usage(p.to_string()),
         other => CliError::Failure(other.to_string()),

@@ -1,28 +1,31 @@
-//! Turns `meshperf run` flags into a validated [`RunPlan`] and the result's metadata.
+//! `meshperf run`'s door: flags (over `--profile` when given) as one run request, through the
+//! one converter to validated plans, with errors worded in flags (`--connections`) or, for
+//! values that come from the profile, in the profile's own paths.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use loadgen::{HttpVersion, Load, RateShape, RunPlan, Target, TlsOptions, parse};
-use smp::profile::Overrides;
+use loadgen::{Field, Load, RateShape, parse};
+use smp::request::{PemSource, RequestMeta, RunRequest, TlsRequest, ValidRun};
 
 use super::CliError;
 use super::run::RunArgs;
 
-/// The plans the flags (and `--profile`) describe, validated, and the result's metadata.
-/// Without a profile there is one plan; a profile gives one per client.
-pub fn build(args: &RunArgs) -> Result<(Vec<RunPlan>, smp::RunMeta), CliError> {
-    let o = overrides(args)?;
-    let labels = parse_labels(&args.labels)?;
+/// The runs the flags (and `--profile`) describe, validated. Without a profile there is one;
+/// a profile gives one per client.
+pub fn build(args: &RunArgs) -> Result<Vec<ValidRun>, CliError> {
+    let flags = request(args)?;
     if let Some(path) = &args.profile {
         let profile = smp::profile::load(path).map_err(super::export::smp_error)?;
-        let plans = profile.to_plans_with(&o).map_err(super::export::smp_error)?;
-        let mut meta = profile.meta();
-        if let Some(name) = &args.name {
-            meta.name.clone_from(name);
-        }
-        meta.labels.extend(labels);
-        return Ok((plans, meta));
+        let requests = profile.requests().map_err(super::export::smp_error)?;
+        return requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut r)| {
+                r.overlay(flags.clone());
+                finish(r, &flags, |f| profile.path_of(i, f))
+            })
+            .collect();
     }
     if args.urls.is_empty() {
         return Err(CliError::Usage(
@@ -30,79 +33,121 @@ pub fn build(args: &RunArgs) -> Result<(Vec<RunPlan>, smp::RunMeta), CliError> {
                 .into(),
         ));
     }
-    let targets = args.urls.iter().map(|u| Target::get(u)).collect::<Result<Vec<_>, _>>()?;
-    let mut plan = RunPlan::new(targets);
-    if o.max_requests.is_some() || matches!(o.load, Some(Load::Open(RateShape::Stages(_)))) {
-        plan.duration = None;
+    let run = finish(flags.clone(), &flags, |f| flag(f).to_string())?;
+    Ok(vec![run])
+}
+
+/// Reads the TLS files the request names (the user's own files) and converts it; an error
+/// names the flag when a flag set the value, else the profile's path.
+fn finish(mut r: RunRequest, flags: &RunRequest, profile: impl Fn(Field) -> String) -> Result<ValidRun, CliError> {
+    let name = |f: Field| if flags.sets(f) { flag(f).to_string() } else { profile(f) };
+    r.read_files().map_err(|(f, reason)| CliError::Usage(format!("invalid value for {}: {reason}", name(f))))?;
+    r.into_run().map_err(|e| CliError::Usage(format!("invalid value for {}: {}", name(e.field), e.reason)))
+}
+
+/// The flag behind a plan field.
+pub fn flag(field: Field) -> &'static str {
+    match field {
+        Field::Targets | Field::Url(_) => "URL",
+        Field::Method => "--method",
+        Field::Header => "--header",
+        Field::Cookies => "--cookie",
+        Field::ContentType => "--content-type",
+        Field::Body => "--body",
+        Field::Connections => "--connections",
+        Field::Threads => "--threads",
+        Field::H2Streams => "--h2-streams",
+        Field::Rate => "--rate",
+        Field::Ramp => "--ramp",
+        Field::Stages => "--stages",
+        Field::Duration => "--duration",
+        Field::Requests => "--requests",
+        Field::Warmup => "--warmup",
+        Field::Timeout => "--timeout",
+        Field::CaCert => "--cacert",
+        Field::ClientCert => "--cert",
+        Field::ClientKey => "--key",
+        Field::Shard => "shard",
+        Field::StartAt => "start_at",
     }
-    o.apply_to(&mut plan).map_err(super::export::smp_error)?;
-    plan.validate()?;
-    let name = args.name.clone().unwrap_or_else(|| format!("meshperf run {}", args.urls.join(" ")));
-    let mut meta = smp::RunMeta::new(name);
-    meta.labels = labels;
-    Ok((vec![plan], meta))
+}
+
+fn usage(field: Field, e: loadgen::ValueError) -> CliError {
+    CliError::Usage(format!("invalid value for {}: {e}", flag(field)))
 }
 
 /// What the flags given on the command line set; anything not given is left to the profile
 /// or the defaults.
-pub fn overrides(args: &RunArgs) -> Result<Overrides, CliError> {
-    let mut o = Overrides::default();
-    if args.profile.is_some() {
-        o.urls.clone_from(&args.urls);
-    }
-    if let Some(m) = &args.method {
-        o.method = Some(
+pub fn request(args: &RunArgs) -> Result<RunRequest, CliError> {
+    let method = args
+        .method
+        .as_ref()
+        .map(|m| {
             http::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                .map_err(|_| CliError::Usage(format!("invalid value for --method: {m:?} is not an HTTP method")))?,
-        );
-    }
-    o.body = match (&args.body, &args.body_file) {
+                .map_err(|_| CliError::Usage(format!("invalid value for --method: {m:?} is not an HTTP method")))
+        })
+        .transpose()?;
+    let body = match (&args.body, &args.body_file) {
         (Some(b), _) => Some(Bytes::from(b.clone())),
         (None, Some(path)) => Some(Bytes::from(std::fs::read(path).map_err(|e| {
             CliError::Usage(format!("cannot read --body-file {}: {e}; check the path", path.display()))
         })?)),
         (None, None) => None,
     };
+    let mut headers = Vec::with_capacity(args.headers.len());
     for h in &args.headers {
         let (name, value) = h
             .split_once(':')
-            .ok_or_else(|| CliError::Usage(format!("invalid request for --header: {h:?} is not `Name: value`")))?;
-        o.headers.push((name.trim().to_string(), value.trim().to_string()));
+            .ok_or_else(|| CliError::Usage(format!("invalid value for --header: {h:?} is not `Name: value`")))?;
+        headers.push((name.trim().to_string(), value.trim().to_string()));
     }
-    if let Some(ct) = &args.content_type {
-        o.headers.push(("content-type".into(), ct.clone()));
+    let mut cookies = Vec::with_capacity(args.cookies.len());
+    for c in &args.cookies {
+        let (name, value) = c
+            .split_once('=')
+            .ok_or_else(|| CliError::Usage(format!("invalid value for --cookie: {c:?} is not name=value")))?;
+        cookies.push((name.trim().to_string(), value.to_string()));
     }
-    if !args.cookies.is_empty() {
-        if let Some(c) = args.cookies.iter().find(|c| !c.contains('=')) {
-            return Err(CliError::Usage(format!("invalid value for --cookie: {c:?} is not name=value")));
-        }
-        o.headers.push(("cookie".into(), args.cookies.join("; ")));
-    }
-    o.connections = args.connections;
-    o.threads = args.threads;
-    o.max_requests = args.requests.as_deref().map(|n| parse::count("--requests", n)).transpose()?;
-    o.duration = args.duration.as_deref().map(|d| parse::duration("--duration", d)).transpose()?;
-    o.load = match (&args.rate, &args.ramp, &args.stages) {
-        (Some(r), _, _) => Some(Load::Open(RateShape::Constant(parse::rate("--rate", r)?))),
-        (_, Some(r), _) => Some(Load::Open(parse::ramp("--ramp", r)?)),
-        (_, _, Some(s)) => Some(Load::Open(parse::stages("--stages", s)?)),
+    let load = match (&args.rate, &args.ramp, &args.stages) {
+        (Some(r), _, _) => Some(Load::Open(RateShape::Constant(parse::rate(r).map_err(|e| usage(Field::Rate, e))?))),
+        (_, Some(r), _) => Some(Load::Open(parse::ramp(r).map_err(|e| usage(Field::Ramp, e))?)),
+        (_, _, Some(s)) => Some(Load::Open(parse::stages(s).map_err(|e| usage(Field::Stages, e))?)),
         _ => None,
     };
-    o.warmup = args.warmup.as_deref().map(|d| parse::duration("--warmup", d)).transpose()?;
-    o.timeout = args.timeout.as_deref().map(|d| parse::duration("--timeout", d)).transpose()?;
-    if args.http2 {
-        o.http = Some(HttpVersion::Http2);
-    }
-    o.h2_streams = args.h2_streams;
-    if args.cacert.is_some() || args.cert.is_some() || args.insecure {
-        o.tls = Some(TlsOptions {
-            ca_cert: args.cacert.clone(),
-            client_cert: args.cert.clone(),
-            client_key: args.key.clone(),
-            insecure: args.insecure,
-        });
-    }
-    Ok(o)
+    let duration = |text: &Option<String>, field| {
+        text.as_deref().map(|d| parse::duration(d).map_err(|e| usage(field, e))).transpose()
+    };
+    let tls = TlsRequest {
+        ca_certs: args.cacert.clone().map(PemSource::File),
+        client_cert: args.cert.clone().map(PemSource::File),
+        client_key: args.key.clone().map(PemSource::File),
+        insecure: args.insecure.then_some(true),
+    };
+    Ok(RunRequest {
+        urls: args.urls.clone(),
+        method,
+        headers,
+        cookies,
+        body,
+        content_type: args.content_type.clone(),
+        connections: args.connections,
+        threads: args.threads,
+        load,
+        duration: duration(&args.duration, Field::Duration)?,
+        max_requests: args
+            .requests
+            .as_deref()
+            .map(|n| parse::count(n).map_err(|e| usage(Field::Requests, e)))
+            .transpose()?,
+        warmup: duration(&args.warmup, Field::Warmup)?,
+        timeout: duration(&args.timeout, Field::Timeout)?,
+        http2: args.http2.then_some(true),
+        h2_streams: args.h2_streams,
+        tls,
+        shard: None,
+        start_at: None,
+        meta: RequestMeta { name: args.name.clone(), labels: parse_labels(&args.labels)?, ..RequestMeta::default() },
+    })
 }
 
 /// Parses `key=value` labels.
@@ -131,21 +176,26 @@ mod tests {
         W::try_parse_from(std::iter::once("run").chain(line.iter().copied())).unwrap().a
     }
 
-    fn build(a: &RunArgs) -> Result<RunPlan, CliError> {
-        super::build(a).map(|(mut plans, _)| plans.remove(0))
+    fn build(a: &RunArgs) -> Result<loadgen::ValidatedPlan, CliError> {
+        super::build(a).map(|mut runs| runs.remove(0).plan)
     }
 
     #[test]
     fn builds_open_and_closed_plans() {
         let p = build(&args(&["-r", "5k", "-d", "30s", "-c", "10", "http://127.0.0.1:1/"])).unwrap();
         assert_eq!(p.load, Load::Open(RateShape::Constant(5000.0)));
+        let missing = build(&args(&["--cacert", "/nonexistent/ca.pem", "https://127.0.0.1:1/"])).unwrap_err();
+        assert!(
+            missing.to_string().starts_with("invalid value for --cacert: cannot read /nonexistent/ca.pem"),
+            "{missing}"
+        );
         assert_eq!(p.duration, Some(Duration::from_secs(30)));
         let p = build(&args(&["-n", "10k", "http://127.0.0.1:1/"])).unwrap();
-        assert_eq!((p.load, p.duration, p.max_requests), (Load::Closed, None, Some(10_000)));
+        assert_eq!((p.load.clone(), p.duration, p.max_requests), (Load::Closed, None, Some(10_000)));
         let p = build(&args(&["--stages", "1s@10,2s@20", "http://127.0.0.1:1/"])).unwrap();
         assert_eq!(p.measured_duration(), Some(Duration::from_secs(3)));
         let p = build(&args(&["http://127.0.0.1:1/"])).unwrap();
-        assert_eq!((p.connections, p.duration, p.load), (50, Some(Duration::from_secs(10)), Load::Closed));
+        assert_eq!((p.connections, p.duration, p.load.clone()), (50, Some(Duration::from_secs(30)), Load::Closed));
         let p = build(&args(&[
             "-m",
             "post",
@@ -172,7 +222,7 @@ mod tests {
     fn bad_input_is_one_sentence() {
         for (line, needle) in [
             (vec![] as Vec<&str>, "no target URL"),
-            (vec!["ftp://x/"], "scheme"),
+            (vec!["ftp://x/"], "invalid value for URL: invalid URL \"ftp://x/\": scheme"),
             (vec!["-c", "0", "http://127.0.0.1/"], "--connections"),
             (vec!["-r", "0", "http://127.0.0.1/"], "--rate"),
             (vec!["-d", "ten", "http://127.0.0.1/"], "--duration"),

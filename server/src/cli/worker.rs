@@ -1,9 +1,17 @@
-//! `meshperf worker`: serve the perf gRPC service and the Meshery adapter on port 10013.
+//! `meshperf worker`: serve the perf gRPC service and the Meshery adapter on port 10013, on
+//! every interface by default (a worker is a remote load machine), and never without a token.
+//! Its runs go through the same pipeline as the server's: one converter, one policy (with the
+//! flags below as its ceilings and allow-list), one registry (in memory: the caller keeps the
+//! results).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{CliError, Exit};
-use crate::perf::grpc::{self, AllowEntry, AllowList, Limits, Token, WorkerConfig};
+use crate::perf::grpc::{self, GrpcAuth, GrpcState};
+use crate::perf::pipeline::Pipeline;
+use crate::perf::runs::{Limits, LocalExecutor, RunRegistry};
+use crate::policy::{AllowEntry, AllowList, Ceilings, Policy, Token, WORKER_RULES};
 
 /// Arguments of `meshperf worker`.
 #[derive(Debug, clap::Args)]
@@ -27,9 +35,49 @@ pub struct WorkerArgs {
     /// Most connections one test may open on this worker.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_connections: u32,
+    /// Most connections of a closed-loop test (no rate: as fast as they allow); 0 refuses
+    /// closed loop.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub max_closed_loop_connections: u32,
     /// Longest test (warm-up plus measured window).
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub max_duration: Duration,
+    /// Longest a test may take from its start to its end, connecting and draining included;
+    /// it is cancelled then [default: --max-duration + 1m].
+    #[arg(long, value_parser = parse_duration)]
+    pub max_wall_time: Option<Duration>,
+    /// How long runs and calls may take to end after SIGINT or SIGTERM.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+/// What a worker enforces and how it shuts down.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The shared token.
+    pub token: Token,
+    /// The rules.
+    pub policy: Policy,
+    /// Runs at once.
+    pub max_runs: usize,
+    /// Shutdown grace.
+    pub grace: Duration,
+}
+
+impl WorkerConfig {
+    /// The gRPC state of a worker with this configuration.
+    pub fn state(&self) -> Arc<GrpcState> {
+        let limits = Limits {
+            max_concurrent: self.max_runs,
+            queue: 0,
+            per_user: self.max_runs,
+            grace: self.grace,
+            names: WORKER_RULES,
+        };
+        let registry = RunRegistry::new(None, Arc::new(LocalExecutor), Arc::new(LocalExecutor), limits);
+        let pipeline = Pipeline { policy: Arc::new(self.policy.clone()), registry };
+        GrpcState::new(pipeline, GrpcAuth::new(self.token.clone(), None, "worker"))
+    }
 }
 
 fn parse_allow(text: &str) -> Result<AllowEntry, String> {
@@ -37,11 +85,11 @@ fn parse_allow(text: &str) -> Result<AllowEntry, String> {
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
-    loadgen::parse::rate("--max-rate", text).map_err(|e| e.to_string())
+    loadgen::parse::rate(text).map_err(|e| e.to_string())
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    match loadgen::parse::duration("--max-duration", text) {
+    match loadgen::parse::duration(text) {
         Ok(d) if d.is_zero() => Err("must be above 0".into()),
         other => other.map_err(|e| e.to_string()),
     }
@@ -56,15 +104,27 @@ impl WorkerArgs {
                     .into(),
             )
         })?;
-        let token = Token::new(token).map_err(|e| CliError::Usage(e.to_string()))?;
+        let token = Token::new(token).map_err(|e| CliError::Usage(format!("--token: {e}")))?;
         let allow = if self.allow.is_empty() { AllowList::default() } else { AllowList::new(self.allow.clone()) };
-        let limits = Limits {
-            max_runs: self.max_runs as usize,
+        let max_wall_time = self.max_wall_time.unwrap_or(self.max_duration + Duration::from_secs(60));
+        if max_wall_time < self.max_duration {
+            return Err(CliError::Usage(
+                "--max-wall-time is shorter than --max-duration; give at least as much".into(),
+            ));
+        }
+        let ceilings = Ceilings {
             max_rate: self.max_rate,
             max_connections: self.max_connections,
+            max_closed_loop_connections: self.max_closed_loop_connections,
             max_duration: self.max_duration,
+            max_wall_time,
         };
-        Ok(WorkerConfig { token, allow, limits })
+        Ok(WorkerConfig {
+            token,
+            policy: Policy { allow, ceilings, names: WORKER_RULES },
+            max_runs: self.max_runs as usize,
+            grace: self.shutdown_grace,
+        })
     }
 }
 
@@ -83,8 +143,8 @@ pub fn execute(args: WorkerArgs) -> Result<Exit, CliError> {
         let addr = listener.local_addr().map_err(|e| CliError::Failure(e.to_string()))?;
         // One line on stdout so scripts and tests learn the port when listening on port 0.
         println!("meshperf worker listening on {addr}");
-        tracing::info!(%addr, allow = %config.allow, "worker ready");
-        grpc::serve(listener, config, crate::serve::shutdown_signal())
+        tracing::info!(%addr, allow = %config.policy.allow, "worker ready");
+        grpc::serve(listener, config.state(), crate::serve::shutdown_signal(), config.grace)
             .await
             .map_err(|e| CliError::Failure(e.to_string()))
     })?;
@@ -121,9 +181,10 @@ mod tests {
         ])
         .unwrap();
         let c = cmd.args.config().unwrap();
-        assert_eq!(c.allow.entries().len(), 2);
-        assert_eq!((c.limits.max_runs, c.limits.max_rate), (2, 5000.0));
-        assert_eq!(c.limits.max_duration, Duration::from_secs(60));
+        assert_eq!(c.policy.allow.entries().len(), 2);
+        assert_eq!((c.max_runs, c.policy.ceilings.max_rate), (2, 5000.0));
+        assert_eq!(c.policy.ceilings.max_duration, Duration::from_secs(60));
+        assert_eq!(c.policy.ceilings.max_wall_time, Duration::from_secs(120));
         assert_eq!(cmd.args.listen, "0.0.0.0:10013");
     }
 

@@ -19,11 +19,16 @@
 //! | `BROKER_URL` | | NATS broker, `nats://host:port` |
 //! | `MESHPERF_HOME` | `$HOME/.meshperf` | keys, database, `auth.json` |
 //! | `MESHPERF_ALLOW_TARGETS` | `127.0.0.0/8,::1,localhost` | where runs may send load |
-//! | `MESHPERF_MAX_QPS` | 100000 | ceiling on a run's rate |
+//! | `MESHPERF_MAX_QPS` | 100000 | ceiling on a run's peak rate (constant, ramp or stages) |
 //! | `MESHPERF_MAX_CONNECTIONS` | 1000 | ceiling on a run's connections |
-//! | `MESHPERF_MAX_DURATION` | 10m | ceiling on a run's duration |
-//! | `MESHPERF_MAX_CONCURRENT_RUNS` | 1 | runs executing at once |
+//! | `MESHPERF_MAX_CLOSED_LOOP_CONNECTIONS` | 64 | ceiling on the connections of a closed-loop run (no rate; 0 refuses closed loop) |
+//! | `MESHPERF_MAX_DURATION` | 10m | ceiling on a run's warm-up plus measured duration |
+//! | `MESHPERF_MAX_WALL_TIME` | `MESHPERF_MAX_DURATION` + 1m | ceiling on a run's whole wall time (connecting, warm-up, window, last timeouts); the run is cancelled then |
+//! | `MESHPERF_MAX_CONCURRENT_RUNS` | 1 | runs executing at once (every door) |
 //! | `MESHPERF_RUN_QUEUE` | 16 | runs waiting for a slot before new ones are refused |
+//! | `MESHPERF_MAX_RUNS_PER_USER` | 4 | runs one user may have queued or running |
+//! | `MESHPERF_TOKEN_AUDIENCE` | `meshperf` | the `aud` a remote provider's tokens must carry |
+//! | `MESHPERF_TOKEN_ISSUERS` | `PROVIDER_BASE_URLS` | the `iss` values accepted from a remote provider, comma separated |
 //! | `MESHPERF_MAX_BODY` | 2097152 | largest request body accepted, bytes |
 //! | `MESHPERF_SQLITE_SYNCHRONOUS` | full | SQLite `synchronous` pragma: `normal` or `full` |
 //! | `MESHPERF_TOKEN_TTL` | 30d | lifetime of tokens the local provider issues |
@@ -35,7 +40,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::perf::grpc::{AllowEntry, AllowList};
+use crate::policy::{AllowEntry, AllowList, Ceilings};
 
 /// Default HTTP port, Meshery's.
 pub const DEFAULT_PORT: u16 = 9081;
@@ -62,6 +67,10 @@ pub enum ProviderConfig {
         base_urls: Vec<url::Url>,
         /// A local file with its keys.
         keys_path: Option<PathBuf>,
+        /// The `aud` its tokens must carry.
+        audience: String,
+        /// The `iss` values accepted.
+        issuers: Vec<String>,
     },
 }
 
@@ -72,17 +81,6 @@ pub enum Synchronous {
     Normal,
     /// Durable across power loss too.
     Full,
-}
-
-/// Ceilings on what one run may ask of the server.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Ceilings {
-    /// Highest rate, requests per second.
-    pub max_qps: f64,
-    /// Most connections.
-    pub max_connections: u32,
-    /// Longest duration.
-    pub max_duration: Duration,
 }
 
 /// The validated configuration of `meshperf serve`.
@@ -112,6 +110,8 @@ pub struct Config {
     pub max_concurrent_runs: usize,
     /// Runs waiting for a slot.
     pub run_queue: usize,
+    /// Runs one user may have queued or running.
+    pub max_runs_per_user: usize,
     /// Largest request body, bytes.
     pub max_body: usize,
     /// SQLite durability.
@@ -210,20 +210,37 @@ impl Config {
             }
         };
 
-        let mut ceilings =
-            Ceilings { max_qps: 100_000.0, max_connections: 1_000, max_duration: Duration::from_secs(600) };
+        let mut ceilings = Ceilings::default();
         push(
             &mut errors,
-            parse_into(&get, "MESHPERF_MAX_QPS", &mut ceilings.max_qps, "a positive number of requests per second"),
+            parse_into(&get, "MESHPERF_MAX_QPS", &mut ceilings.max_rate, "a positive number of requests per second"),
         );
-        if !(ceilings.max_qps.is_finite() && ceilings.max_qps > 0.0) {
+        if !(ceilings.max_rate.is_finite() && ceilings.max_rate > 0.0) {
             errors.push("MESHPERF_MAX_QPS must be above 0".into());
         }
         push(
             &mut errors,
             parse_into(&get, "MESHPERF_MAX_CONNECTIONS", &mut ceilings.max_connections, "a whole number above 0"),
         );
+        push(
+            &mut errors,
+            parse_into(
+                &get,
+                "MESHPERF_MAX_CLOSED_LOOP_CONNECTIONS",
+                &mut ceilings.max_closed_loop_connections,
+                "a whole number (0 refuses closed-loop runs)",
+            ),
+        );
         push(&mut errors, duration_into(&get, "MESHPERF_MAX_DURATION", &mut ceilings.max_duration));
+        ceilings.max_wall_time = ceilings.max_duration + Duration::from_secs(60);
+        push(&mut errors, duration_into(&get, "MESHPERF_MAX_WALL_TIME", &mut ceilings.max_wall_time));
+        if ceilings.max_wall_time < ceilings.max_duration {
+            errors.push(format!(
+                "MESHPERF_MAX_WALL_TIME ({}) is shorter than MESHPERF_MAX_DURATION ({}); give at least as much",
+                humantime::format_duration(ceilings.max_wall_time),
+                humantime::format_duration(ceilings.max_duration)
+            ));
+        }
         let mut max_concurrent_runs = 1usize;
         push(
             &mut errors,
@@ -239,11 +256,17 @@ impl Config {
                 "a whole number (0 refuses runs while all slots are busy)",
             ),
         );
+        let mut max_runs_per_user = 4usize;
+        push(
+            &mut errors,
+            parse_into(&get, "MESHPERF_MAX_RUNS_PER_USER", &mut max_runs_per_user, "a whole number above 0"),
+        );
         let mut max_body = 2 * 1024 * 1024usize;
         push(&mut errors, parse_into(&get, "MESHPERF_MAX_BODY", &mut max_body, "a number of bytes above 0"));
         for (name, zero) in [
             ("MESHPERF_MAX_CONNECTIONS", ceilings.max_connections == 0),
             ("MESHPERF_MAX_CONCURRENT_RUNS", max_concurrent_runs == 0),
+            ("MESHPERF_MAX_RUNS_PER_USER", max_runs_per_user == 0),
             ("MESHPERF_MAX_BODY", max_body == 0),
             ("MESHPERF_MAX_DURATION", ceilings.max_duration.is_zero()),
         ] {
@@ -296,6 +319,7 @@ impl Config {
             ceilings,
             max_concurrent_runs,
             run_queue,
+            max_runs_per_user,
             max_body,
             synchronous,
             token_ttl,
@@ -394,7 +418,28 @@ fn provider(get: &impl Fn(&str) -> Option<String>) -> Result<ProviderConfig, Vec
             "PROVIDER={name:?} is a remote provider but neither PROVIDER_BASE_URLS nor KEYS_PATH says where its keys are; set one, or PROVIDER=None for the local provider"
         ));
     }
-    if errors.is_empty() { Ok(ProviderConfig::Remote { name, base_urls, keys_path }) } else { Err(errors) }
+    let audience = get("MESHPERF_TOKEN_AUDIENCE").unwrap_or_else(|| "meshperf".into());
+    let issuers: Vec<String> = match get("MESHPERF_TOKEN_ISSUERS") {
+        Some(v) => split_list(&v),
+        None => base_urls
+            .iter()
+            .flat_map(|u| {
+                let text = u.as_str().trim_end_matches('/').to_string();
+                [text.clone(), format!("{text}/")]
+            })
+            .collect(),
+    };
+    if issuers.is_empty() && errors.is_empty() {
+        errors.push(
+            "a remote provider's tokens are checked for their issuer: set MESHPERF_TOKEN_ISSUERS (or PROVIDER_BASE_URLS)"
+                .into(),
+        );
+    }
+    if errors.is_empty() {
+        Ok(ProviderConfig::Remote { name, base_urls, keys_path, audience, issuers })
+    } else {
+        Err(errors)
+    }
 }
 
 fn database_url(u: &str) -> Result<DatabaseUrl, String> {

@@ -5,13 +5,17 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::AppState;
-use super::error::ApiError;
+use crate::error::ServiceError;
 use crate::providers::{AuthError, token_from_headers};
 
 /// Verifies the request's token and puts the caller's [`Identity`](crate::providers::Identity)
 /// in the request extensions; 401 otherwise.
-pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
-    let token = token_from_headers(req.headers()).ok_or(AuthError::Missing)?;
+pub async fn require_token(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ServiceError> {
+    let token = token_from_headers(req.headers()).ok_or(ServiceError::from(AuthError::Missing))?;
     match state.provider.verify(&token).await {
         Ok(identity) => {
             req.extensions_mut().insert(identity);
@@ -19,7 +23,7 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
         }
         Err(e) => {
             tracing::info!(reason = %e, path = %req.uri().path(), "refused a token");
-            Err(ApiError::Unauthorized(e))
+            Err(ServiceError::from(e))
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Reading request input with errors that name the field: bodies (size-limited, JSON with the
-//! failing key's path) and query strings (each value parsed by name).
+//! Reading request input with errors that name the field: bodies (size-limited, then their
+//! nesting bounded and parsed on a blocking thread, never on the async threads) and query
+//! strings (each value parsed by name).
 
 use std::collections::HashMap;
 
@@ -7,7 +8,7 @@ use axum::extract::{FromRequest, Request};
 use bytes::Bytes;
 
 use super::AppState;
-use super::error::ApiError;
+use crate::error::ServiceError;
 
 /// A request body, read whole under the size limit (`MESHPERF_MAX_BODY`).
 #[derive(Debug, Clone)]
@@ -19,9 +20,9 @@ pub struct Body {
 }
 
 impl FromRequest<AppState> for Body {
-    type Rejection = ApiError;
+    type Rejection = ServiceError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ServiceError> {
         let content_type = req
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -31,9 +32,9 @@ impl FromRequest<AppState> for Body {
         let limit = state.config.max_body;
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge { limit }
+                ServiceError::TooLarge { what: "the request body".into(), limit, rule: "MESHPERF_MAX_BODY" }
             } else {
-                ApiError::invalid("(body)", e.body_text())
+                ServiceError::invalid("(body)", e.body_text())
             }
         })?;
         Ok(Body { bytes, content_type })
@@ -46,28 +47,29 @@ impl Body {
         self.bytes.iter().all(u8::is_ascii_whitespace)
     }
 
-    /// Parses the body as JSON (or YAML when the content type says so) into `T`; errors name
-    /// the failing key's path.
-    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+    /// The body as UTF-8 text.
+    pub fn text(&self) -> Result<&str, ServiceError> {
+        std::str::from_utf8(&self.bytes).map_err(|_| ServiceError::invalid("(body)", "is not UTF-8 text"))
+    }
+
+    /// Parses the body (YAML, or JSON when it starts with `{`) into a value: its nesting is
+    /// bounded first and the parse runs on a blocking thread, so no body holds an async
+    /// thread. Errors name the body.
+    pub async fn value(&self) -> Result<serde_json::Value, ServiceError> {
         if self.is_blank() {
-            return Err(ApiError::invalid("(body)", "the body is empty; send a JSON object"));
+            return Err(ServiceError::invalid("(body)", "the body is empty; send a JSON object"));
         }
-        let value: serde_json::Value = if self.content_type.contains("yaml") {
-            serde_yaml::from_slice(&self.bytes)
-                .map_err(|e| ApiError::invalid("(body)", format!("not valid YAML: {e}")))?
-        } else {
-            serde_json::from_slice(&self.bytes)
-                .map_err(|e| ApiError::invalid("(body)", format!("not valid JSON: {e}")))?
-        };
-        if !value.is_object() {
-            return Err(ApiError::invalid("(body)", "must be a JSON object"));
-        }
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { "(body)".to_string() } else { path };
-            ApiError::invalid(field, e.into_inner().to_string())
+        let text = self.text()?.to_string();
+        off_thread(move || smp::profile::parse_value(&text)).await?.map_err(|e| match e {
+            smp::SmpError::Field { reason, .. } => ServiceError::invalid("(body)", reason),
+            other => ServiceError::invalid("(body)", other.to_string()),
         })
     }
+}
+
+/// Runs CPU work on the blocking pool and waits for it.
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(work).await.map_err(ServiceError::internal)
 }
 
 /// A query string as name → value (the last of repeated names wins).
@@ -91,14 +93,14 @@ impl Params {
     }
 
     /// A parsed value; a value that does not parse is an error naming the parameter.
-    pub fn number<T: std::str::FromStr>(&self, names: &[&str], what: &str) -> Result<Option<T>, ApiError> {
+    pub fn number<T: std::str::FromStr>(&self, names: &[&str], what: &str) -> Result<Option<T>, ServiceError> {
         match self.get(names) {
             None => Ok(None),
             Some((name, v)) => v
                 .trim()
                 .parse()
                 .map(Some)
-                .map_err(|_| ApiError::invalid(name, format!("{:?} is not {what}", truncate(v)))),
+                .map_err(|_| ServiceError::invalid(name, format!("{:?} is not {what}", truncate(v)))),
         }
     }
 }
@@ -110,21 +112,21 @@ pub fn truncate(text: &str) -> String {
 
 /// The paging parameters Meshery's lists take: `page` (0-based), `pagesize`/`pageSize`,
 /// `search`, and with `dates`, `from`/`to` (`YYYY-MM-DD`, inclusive, or RFC 3339 times).
-pub fn page_request(p: &Params, dates: bool) -> Result<crate::store::PageRequest, ApiError> {
+pub fn page_request(p: &Params, dates: bool) -> Result<crate::store::PageRequest, ServiceError> {
     use crate::store::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, like_pattern};
     let page: i64 = p.number(&["page"], "a page number (0-based)")?.unwrap_or(0);
     if page < 0 {
-        return Err(ApiError::invalid("page", "must be 0 or more (pages are 0-based)"));
+        return Err(ServiceError::invalid("page", "must be 0 or more (pages are 0-based)"));
     }
     let names = ["pagesize", "pageSize", "page_size"];
     let page_size: i64 = p.number(&names, "a whole number")?.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
         let name = p.get(&names).map_or("pagesize", |(n, _)| n);
-        return Err(ApiError::invalid(name, format!("must be from 1 to {MAX_PAGE_SIZE}")));
+        return Err(ServiceError::invalid(name, format!("must be from 1 to {MAX_PAGE_SIZE}")));
     }
     let search = p.text(&["search"]).unwrap_or_default();
     if search.chars().count() > 255 {
-        return Err(ApiError::invalid("search", "is longer than 255 characters"));
+        return Err(ServiceError::invalid("search", "is longer than 255 characters"));
     }
     let mut req = crate::store::PageRequest { page, page_size, search: like_pattern(&search), from: None, to: None };
     if dates {
@@ -134,12 +136,12 @@ pub fn page_request(p: &Params, dates: bool) -> Result<crate::store::PageRequest
     Ok(req)
 }
 
-fn date_bound(name: &str, v: &str, end: bool) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+fn date_bound(name: &str, v: &str, end: bool) -> Result<chrono::DateTime<chrono::Utc>, ServiceError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
     let day = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map_err(|_| ApiError::invalid(name, format!("{:?} is not a date; write YYYY-MM-DD", truncate(v))))?;
+        .map_err(|_| ServiceError::invalid(name, format!("{:?} is not a date; write YYYY-MM-DD", truncate(v))))?;
     let day = if end { day.succ_opt().unwrap_or(day) } else { day };
     Ok(day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
 }

@@ -89,7 +89,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "counting runs for /metrics failed"),
     }
-    let (active, queued) = state.runs.load();
+    let (active, queued) = state.pipeline.registry.load();
     let _ = writeln!(
         out,
         "# HELP meshperf_runs_active Runs executing now.\n# TYPE meshperf_runs_active gauge\nmeshperf_runs_active {active}"

@@ -2,7 +2,7 @@
 //! input parsing, authentication, metrics, health and the OpenAPI document.
 //!
 //! # Layout
-//! - [`error`]: [`ApiError`], the taxonomy every handler answers with.
+//! - errors are [`crate::error::ServiceError`], the taxonomy every door answers with.
 //! - [`input`]: bodies and query strings read with errors that name the field.
 //! - [`auth`]: the token middleware; [`system`]: version, health, readiness, identity.
 //! - [`metrics`]: Prometheus counters and `/metrics`; [`openapi`]: `/api/openapi.json`.
@@ -13,7 +13,6 @@
 
 pub mod auth;
 pub mod client;
-pub mod error;
 pub mod input;
 pub mod metrics;
 pub mod openapi;
@@ -27,11 +26,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::config::Config;
+use crate::perf::pipeline::Pipeline;
 use crate::perf::{profiles, results, runs};
 use crate::providers::Provider;
 use crate::store::Store;
-
-pub use error::ApiError;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -42,8 +40,8 @@ pub struct AppState {
     pub store: Store,
     /// Checks tokens.
     pub provider: Provider,
-    /// Runs in flight.
-    pub runs: Arc<runs::RunManager>,
+    /// The run pipeline (policy and registry), shared with the gRPC doors.
+    pub pipeline: Pipeline,
     /// Request metrics.
     pub metrics: Arc<metrics::Metrics>,
     /// Set once shutdown has begun (readiness turns 503).
@@ -78,7 +76,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(public)
-        .fallback(|| async { ApiError::NotFound { what: "route", id: "(this path)".into() } })
+        .fallback(|| async { crate::error::ServiceError::NotFound { what: "route", id: "(this path)".into() } })
         .layer(DefaultBodyLimit::max(state.config.max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::*;
-use crate::perf::runs::{Execution, Executor, Progress};
+use crate::perf::runs::{Executed, Execution, Executor};
 use crate::providers::local::LocalProvider;
 
 /// An executor that reports `steps` progress events, `step` apart, then a result (or stops
@@ -28,7 +28,7 @@ impl Executor for Scripted {
         "scripted"
     }
 
-    fn execute(&self, plan: loadgen::RunPlan, meta: smp::RunMeta) -> Result<Execution, String> {
+    fn execute(&self, plan: loadgen::ValidatedPlan, meta: smp::RunMeta) -> Result<Execution, String> {
         self.started.fetch_add(1, Ordering::SeqCst);
         let (tx, progress) = tokio::sync::mpsc::unbounded_channel();
         let cancelled = Arc::new(AtomicBool::new(false));
@@ -42,18 +42,21 @@ impl Executor for Scripted {
                     break;
                 }
                 tokio::time::sleep(step).await;
-                let _ = tx.send(Progress {
-                    elapsed_s: (i + 1) as f64,
-                    requests: 10 * (i as u64 + 1),
-                    errors: 0,
-                    rate: 10.0,
-                    p50_ms: 1.0,
-                    p99_ms: 2.0,
-                });
+                let mut interval = loadgen::Stats::default();
+                interval.responses = 10;
+                let _ = tx.send(Arc::new(loadgen::Snapshot {
+                    elapsed: Duration::from_secs(i as u64 + 1),
+                    phase: loadgen::Phase::Measuring,
+                    interval,
+                    interval_len: Duration::from_secs(1),
+                    target_rate: None,
+                    total_responses: 10 * (i as u64 + 1),
+                    total_errors: 0,
+                }));
             }
             drop(tx);
             let report = loadgen::Report {
-                plan,
+                plan: plan.into_inner(),
                 started_at: start,
                 ended_at: chrono::Utc::now(),
                 elapsed: Duration::from_secs(1),
@@ -62,9 +65,13 @@ impl Executor for Scripted {
                 planned: None,
                 cancelled: flag.load(Ordering::SeqCst),
             };
-            let _ = done_tx.send(Ok(smp::ResultDocument::from_report(&report, &meta)));
+            let document = smp::ResultDocument::from_report(&report, &meta);
+            let cancelled = report.cancelled;
+            let _ = done_tx.send(Ok(Executed { document, stats: None, elapsed: report.elapsed, cancelled }));
         });
         Ok(Execution {
+            start_at: std::time::SystemTime::now(),
+            threads: 1,
             progress,
             cancel: Arc::new(move || cancelled.store(true, Ordering::SeqCst)),
             done: Box::pin(async move { done_rx.await.unwrap_or_else(|_| Err("lost".into())) }),
@@ -277,7 +284,7 @@ async fn malformed_input_names_the_field() {
             Some(r#"{"name":"a","endpoints":["http://x/"],"nmae":1}"#),
             "nmae",
         ),
-        (Method::POST, "/api/user/performance/profiles", Some(r#"{"name":"a","endpoints":"http://x/"}"#), "endpoints"),
+        (Method::POST, "/api/user/performance/profiles", Some(r#"{"name":"a","endpoints":[7]}"#), "endpoints"),
         (
             Method::POST,
             "/api/user/performance/profiles",
@@ -285,7 +292,7 @@ async fn malformed_input_names_the_field() {
             "id",
         ),
         (Method::POST, "/api/perf/profile", Some("test: [unclosed"), "(body)"),
-        (Method::POST, "/api/perf/profile", Some("test:\n  name: x\n"), "(body)"),
+        (Method::POST, "/api/perf/profile", Some("test:\n  name: x\n"), "test.clients"),
         (Method::GET, "/api/perf/profile?name=x&url=http://127.0.0.1:9/&c=lots", None, "c"),
         (Method::GET, "/api/user/performance/profiles?page=-1", None, "page"),
         (Method::GET, "/api/user/performance/profiles?pagesize=0", None, "pagesize"),
@@ -411,13 +418,13 @@ async fn the_queue_caps_runs_and_policy_refusals_name_the_rule() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let third = start("c").await.unwrap();
     assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(h.state.runs.load(), (1, 1));
+    assert_eq!(h.state.pipeline.registry.load(), (1, 1));
 
     let (status, body) = h.call(Method::GET, "/api/perf/profile?name=x&url=http://10.0.0.1/", None).await;
     assert_eq!((status, body["rule"].as_str()), (StatusCode::FORBIDDEN, Some("MESHPERF_ALLOW_TARGETS")));
     let (status, body) = h.call(Method::GET, "/api/perf/profile?name=x&url=http://127.0.0.1:9/&c=100000", None).await;
     assert_eq!((status, body["rule"].as_str()), (StatusCode::FORBIDDEN, Some("MESHPERF_MAX_CONNECTIONS")));
-    h.state.runs.shutdown(Duration::from_secs(5)).await;
+    h.state.pipeline.registry.shutdown().await;
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
-//! Performance tests: the perf gRPC service and worker ([`grpc`]) and runs spread over workers
-//! ([`distributed`]).
+//! Performance tests: profiles, runs and results over REST, the perf gRPC service ([`grpc`]),
+//! runs spread over workers ([`distributed`]), and the one [`pipeline`] every door's runs take.
 
 pub mod distributed;
 pub mod grpc;
+pub mod pipeline;
 pub mod profiles;
 pub mod results;
 pub mod runs;

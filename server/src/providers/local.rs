@@ -16,6 +16,8 @@ use super::{AuthError, Identity, ProviderError, jwt_error, unix_now};
 pub const KEY_FILE: &str = "local-provider.key";
 /// The `iss` of local tokens.
 pub const ISSUER: &str = "meshperf-local";
+/// The `aud` of local tokens.
+pub const AUDIENCE: &str = "meshperf";
 /// The local user's id.
 pub const LOCAL_USER: &str = "local";
 
@@ -25,7 +27,9 @@ struct Claims {
     sub: String,
     name: String,
     iss: String,
+    aud: String,
     iat: u64,
+    nbf: u64,
     exp: u64,
 }
 
@@ -83,7 +87,9 @@ impl LocalProvider {
             sub: LOCAL_USER.into(),
             name: "Local User".into(),
             iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
             iat: now,
+            nbf: now,
             exp: now + ttl.as_secs().max(1),
         };
         // HS256 over serialisable claims cannot fail.
@@ -94,8 +100,10 @@ impl LocalProvider {
     pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_issuer(&[ISSUER]);
+        v.set_audience(&[AUDIENCE]);
+        v.set_required_spec_claims(&["exp", "iss", "aud"]);
+        v.validate_nbf = true;
         v.leeway = 5;
-        v.validate_aud = false;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map_err(|e| jwt_error(&e))?;
         Ok(Identity { user_id: data.claims.sub, name: data.claims.name, provider: "None".into() })
     }
@@ -148,13 +156,26 @@ mod tests {
         assert!(p.verify(&tampered).is_err());
         assert_eq!(p.verify("not-a-token"), Err(AuthError::Malformed));
 
-        let expired = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &Claims { sub: "local".into(), name: String::new(), iss: ISSUER.into(), iat: 0, exp: 1000 },
-            &p.encoding,
-        )
-        .unwrap();
-        assert_eq!(p.verify(&expired), Err(AuthError::Expired));
+        let sign = |c: &Claims| jsonwebtoken::encode(&Header::new(Algorithm::HS256), c, &p.encoding).unwrap();
+        let now = unix_now();
+        let claims = |iss: &str, aud: &str, nbf: u64, exp: u64| Claims {
+            sub: "local".into(),
+            name: String::new(),
+            iss: iss.into(),
+            aud: aud.into(),
+            iat: 0,
+            nbf,
+            exp,
+        };
+        assert_eq!(p.verify(&sign(&claims(ISSUER, AUDIENCE, 0, 1000))), Err(AuthError::Expired));
+        assert_eq!(p.verify(&sign(&claims(ISSUER, AUDIENCE, now + 86_400, now + 90_000))), Err(AuthError::NotYetValid));
+        assert_eq!(p.verify(&sign(&claims(ISSUER, "other", now, now + 600))), Err(AuthError::Audience));
+        assert_eq!(p.verify(&sign(&claims("forged", AUDIENCE, now, now + 600))), Err(AuthError::Issuer));
+        assert!(p.verify(&sign(&claims(ISSUER, AUDIENCE, now, now + 600))).is_ok());
+        // A token without an audience (as minted before audiences were required) is refused.
+        let no_aud = serde_json::json!({"sub": "local", "iss": ISSUER, "exp": now + 600});
+        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &no_aud, &p.encoding).unwrap();
+        assert!(p.verify(&t).is_err());
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //! - [`remote::RemoteProvider`]: tokens a remote provider signed (RS256 and friends, or ES256),
 //!   checked against its public keys from `KEYS_PATH` or `<PROVIDER_BASE_URLS[0]>/keys` (JWKS).
 //!
-//! Missing, malformed, expired, tampered or wrongly signed tokens are all [`AuthError`]s: the
-//! HTTP layer answers 401 with no data.
+//! Missing, malformed, expired, not yet valid, tampered or wrongly signed tokens, and tokens
+//! for another audience or from another issuer, are all [`AuthError`]s: the HTTP layer answers
+//! 401 with no data. Both providers require `exp`, `aud` and `iss` and check `nbf`.
 //!
 //! # Layout
 //! - [`local`]: the local provider and its key file.
@@ -53,6 +54,15 @@ pub enum AuthError {
     /// The token has expired.
     #[error("the token has expired; run `meshperf login` again")]
     Expired,
+    /// The token is not valid yet (`nbf` in the future).
+    #[error("the token is not valid yet (its nbf is in the future)")]
+    NotYetValid,
+    /// The token is for another audience.
+    #[error("the token is for another audience (aud)")]
+    Audience,
+    /// The token comes from another issuer.
+    #[error("the token comes from another issuer (iss)")]
+    Issuer,
     /// The signature does not verify with any known key.
     #[error("the token's signature is not valid for this server's provider")]
     BadSignature,
@@ -99,8 +109,9 @@ impl Provider {
     pub async fn from_config(config: &Config) -> Result<Provider, ProviderError> {
         match &config.provider {
             ProviderConfig::Local => Ok(Provider::Local(Arc::new(LocalProvider::load_or_create(&config.home)?))),
-            ProviderConfig::Remote { name, base_urls, keys_path } => {
-                let p = RemoteProvider::new(name.clone(), base_urls.first().cloned(), keys_path.clone());
+            ProviderConfig::Remote { name, base_urls, keys_path, audience, issuers } => {
+                let p = RemoteProvider::new(name.clone(), base_urls.first().cloned(), keys_path.clone())
+                    .with_claims(audience.clone(), issuers.clone());
                 p.load().await?;
                 Ok(Provider::Remote(Arc::new(p)))
             }
@@ -176,6 +187,9 @@ pub(crate) fn jwt_error(e: &jsonwebtoken::errors::Error) -> AuthError {
     use jsonwebtoken::errors::ErrorKind as K;
     match e.kind() {
         K::ExpiredSignature => AuthError::Expired,
+        K::ImmatureSignature => AuthError::NotYetValid,
+        K::InvalidAudience => AuthError::Audience,
+        K::InvalidIssuer => AuthError::Issuer,
         K::InvalidSignature => AuthError::BadSignature,
         K::InvalidAlgorithm | K::InvalidAlgorithmName => AuthError::Algorithm,
         _ => AuthError::Malformed,

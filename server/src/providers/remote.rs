@@ -5,7 +5,9 @@
 //! of the published keys, at most every [`REFETCH_INTERVAL`] (the provider may have rotated).
 //! Only asymmetric algorithms are accepted (RS/PS 256-512, ES256/384) and the token's algorithm
 //! must match the key's type: a remote provider's public key can never act as an HMAC secret.
-//! `exp` is required.
+//! `exp`, `iss` and `aud` are required: the issuer must be one of the configured ones
+//! (`MESHPERF_TOKEN_ISSUERS`, by default the provider's base URLs) and the audience the
+//! configured one (`MESHPERF_TOKEN_AUDIENCE`, default `meshperf`); `nbf` is checked.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -65,6 +67,8 @@ pub struct RemoteProvider {
     keys_path: Option<PathBuf>,
     keys: RwLock<Vec<Key>>,
     last_fetch: Mutex<Option<Instant>>,
+    audience: String,
+    issuers: Vec<String>,
 }
 
 impl std::fmt::Debug for RemoteProvider {
@@ -80,7 +84,22 @@ impl std::fmt::Debug for RemoteProvider {
 impl RemoteProvider {
     /// A provider called `name` with keys at `keys_path`, or else published under `base_url`.
     pub fn new(name: String, base_url: Option<url::Url>, keys_path: Option<PathBuf>) -> Self {
-        RemoteProvider { name, base_url, keys_path, keys: RwLock::new(Vec::new()), last_fetch: Mutex::new(None) }
+        RemoteProvider {
+            name,
+            base_url,
+            keys_path,
+            keys: RwLock::new(Vec::new()),
+            last_fetch: Mutex::new(None),
+            audience: "meshperf".into(),
+            issuers: Vec::new(),
+        }
+    }
+
+    /// Requires tokens for `audience` from one of `issuers`.
+    pub fn with_claims(mut self, audience: String, issuers: Vec<String>) -> Self {
+        self.audience = audience;
+        self.issuers = issuers;
+        self
     }
 
     /// Its name.
@@ -188,7 +207,10 @@ impl RemoteProvider {
             });
         }
         let mut validation = Validation::new(alg);
-        validation.validate_aud = false;
+        validation.set_audience(&[&self.audience]);
+        validation.set_issuer(&self.issuers);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.validate_nbf = true;
         validation.leeway = 30;
         let mut last = AuthError::BadSignature;
         for key in candidates {
@@ -259,19 +281,26 @@ mod tests {
     const PUB_A: &str = include_str!("testdata/provider-a.pub.pem");
     const JWKS_A: &str = include_str!("testdata/provider-a.jwks.json");
 
-    fn token(key: &str, kid: Option<&str>, alg: Algorithm, exp_offset: i64) -> String {
+    const ISSUER: &str = "https://provider.example";
+
+    fn signed(key: &str, kid: Option<&str>, alg: Algorithm, claims: &serde_json::Value) -> String {
         let mut header = Header::new(alg);
         header.kid = kid.map(String::from);
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_pem(key.as_bytes()).unwrap()).unwrap()
+    }
+
+    fn token(key: &str, kid: Option<&str>, alg: Algorithm, exp_offset: i64) -> String {
         let exp = (super::super::unix_now() as i64 + exp_offset) as u64;
-        let claims = serde_json::json!({"sub": "user-1", "name": "Ada", "exp": exp});
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_rsa_pem(key.as_bytes()).unwrap()).unwrap()
+        let claims = serde_json::json!({"sub": "user-1", "name": "Ada", "exp": exp, "iss": ISSUER, "aud": "meshperf"});
+        signed(key, kid, alg, &claims)
     }
 
     async fn provider_with_file(text: &str) -> (RemoteProvider, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys");
         std::fs::write(&path, text).unwrap();
-        let p = RemoteProvider::new("Remote".into(), None, Some(path));
+        let p =
+            RemoteProvider::new("Remote".into(), None, Some(path)).with_claims("meshperf".into(), vec![ISSUER.into()]);
         p.load().await.unwrap();
         (p, dir)
     }
@@ -285,6 +314,24 @@ mod tests {
             assert_eq!(p.verify(&token(KEY_A, None, Algorithm::RS256, -600)).await, Err(AuthError::Expired));
             assert_eq!(p.verify(&token(KEY_B, None, Algorithm::RS256, 600)).await, Err(AuthError::BadSignature));
         }
+    }
+
+    #[tokio::test]
+    async fn refuses_other_audiences_issuers_and_future_tokens() {
+        let (p, _dir) = provider_with_file(JWKS_A).await;
+        let now = super::super::unix_now();
+        let claims = |iss: &str, aud: &str, nbf: u64| serde_json::json!({"sub": "u", "exp": now + 600, "iss": iss, "aud": aud, "nbf": nbf});
+        let verify = |c: serde_json::Value| {
+            let t = signed(KEY_A, Some("key-a"), Algorithm::RS256, &c);
+            let p = &p;
+            async move { p.verify(&t).await }
+        };
+        assert!(verify(claims(ISSUER, "meshperf", now)).await.is_ok());
+        assert_eq!(verify(claims(ISSUER, "another-app", now)).await, Err(AuthError::Audience));
+        assert_eq!(verify(claims("https://evil.example", "meshperf", now)).await, Err(AuthError::Issuer));
+        assert_eq!(verify(claims(ISSUER, "meshperf", now + 86_400)).await, Err(AuthError::NotYetValid));
+        let no_aud = serde_json::json!({"sub": "u", "exp": now + 600, "iss": ISSUER});
+        assert!(verify(no_aud).await.is_err());
     }
 
     #[tokio::test]
@@ -308,7 +355,8 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let p = RemoteProvider::new("Remote".into(), Some(base), None);
+        let p =
+            RemoteProvider::new("Remote".into(), Some(base), None).with_claims("meshperf".into(), vec![ISSUER.into()]);
         assert_eq!(p.load().await.unwrap(), 1);
         assert!(p.verify(&token(KEY_A, Some("key-a"), Algorithm::RS256, 600)).await.is_ok());
     }

@@ -36,13 +36,21 @@ pub use runs::{RunRow, RunState};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be opened or created.
-    #[error("cannot open the database {what}: {source}")]
+    #[error("cannot open the database {what}: {source}; check DATABASE_URL and that the server runs")]
     Open {
         /// Which database (path or host, never the password).
         what: String,
         /// Why.
         #[source]
         source: sqlx::Error,
+    },
+    /// The database server did not answer.
+    #[error("the database {what} did not answer within {after:?}; check DATABASE_URL and that the server runs")]
+    NoAnswer {
+        /// Which database (host, never the password).
+        what: String,
+        /// How long it was given.
+        after: Duration,
     },
     /// A migration failed.
     #[error("database migration failed: {0}")]
@@ -98,6 +106,9 @@ impl Store {
                     std::fs::create_dir_all(dir)
                         .map_err(|source| StoreError::Dir { path: dir.display().to_string(), source })?;
                 }
+                // The database holds profiles' headers and cookies (credentials for targets):
+                // owner-only. SQLite gives its -wal and -shm files the database file's mode.
+                private_file(path).map_err(|source| StoreError::Dir { path: path.display().to_string(), source })?;
                 let options = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)
@@ -120,6 +131,16 @@ impl Store {
                 let what = redact(url);
                 let options = PgConnectOptions::from_str(url)
                     .map_err(|source| StoreError::Open { what: what.clone(), source })?;
+                // One direct connection first: a closed port or a wrong password is reported as
+                // itself, at once, rather than as the pool's timeout ten seconds later.
+                use sqlx::Connection;
+                match tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect_with(&options)).await {
+                    Err(_) => return Err(StoreError::NoAnswer { what, after: Duration::from_secs(5) }),
+                    Ok(Err(source)) => return Err(StoreError::Open { what, source }),
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                    }
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(10))
@@ -150,6 +171,30 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await);
     }
+}
+
+/// Creates `path` empty if missing, and makes it and its SQLite companions (`-wal`, `-shm`)
+/// readable and writable by their owner only.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    drop(options.open(path)?);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Now, at the microsecond precision both backends keep.

@@ -81,6 +81,8 @@ pub struct RunRow {
     pub requested_generator: String,
     /// JSON text summarising what was asked (targets, rate, connections, duration).
     pub request: String,
+    /// The door it came in through: `rest`, `grpc` or `adapter`.
+    pub door: String,
     /// The stored result, once there is one.
     pub result_id: Option<String>,
     /// When it was asked for.
@@ -98,13 +100,14 @@ impl RunRow {
     }
 }
 
-const COLUMNS: &str = "id, owner, profile_id, name, state, message, requested_generator, request, result_id, \
-     created_at, started_at, ended_at";
+const COLUMNS: &str = "id, owner, profile_id, name, state, message, requested_generator, request, door, \
+     result_id, created_at, started_at, ended_at";
 
 impl Store {
     /// Records a new run (normally `queued`).
     pub async fn insert_run(&self, row: &RunRow) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+        let sql =
+            format!("INSERT INTO runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
         on_pool!(self, |pool| sqlx::query(&sql)
             .bind(&row.id)
             .bind(&row.owner)
@@ -114,6 +117,7 @@ impl Store {
             .bind(&row.message)
             .bind(&row.requested_generator)
             .bind(&row.request)
+            .bind(&row.door)
             .bind(&row.result_id)
             .bind(row.created_at)
             .bind(row.started_at)

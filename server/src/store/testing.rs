@@ -102,6 +102,7 @@ pub(crate) fn run_row(owner: &str, name: &str) -> RunRow {
         message: String::new(),
         requested_generator: "meshperf".into(),
         request: "{}".into(),
+        door: "rest".into(),
         result_id: None,
         created_at: now(),
         started_at: None,

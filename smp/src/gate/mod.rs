@@ -277,12 +277,10 @@ fn quantity(text: &str, raw: &str, metric: Metric) -> Result<(f64, Unit), SmpErr
     let (value, unit) = if let Some(p) = raw.strip_suffix('%') {
         (p.trim().parse::<f64>().ok(), Unit::Percent)
     } else if raw.ends_with(|c: char| c.is_ascii_alphabetic() || c == 'µ') && matches!(metric, Metric::Time(..)) {
-        let d = loadgen::parse::duration("gate", raw)
+        let d = loadgen::parse::duration(raw)
             .map_err(|_| bad(text, format!("{raw:?} is not a duration; write e.g. 250us, 20ms or 1.5s")))?;
         (Some(d.as_secs_f64() * 1000.0), Unit::Ms)
-    } else if let Some(n) =
-        raw.parse::<f64>().ok().or_else(|| loadgen::parse::count("gate", raw).ok().map(|n| n as f64))
-    {
+    } else if let Some(n) = raw.parse::<f64>().ok().or_else(|| loadgen::parse::count(raw).ok().map(|n| n as f64)) {
         (Some(n), Unit::Number)
     } else {
         (None, Unit::Number)

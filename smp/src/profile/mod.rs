@@ -10,26 +10,33 @@
 //! names. Anything else is an [`SmpError`] whose message starts with the field path and says
 //! the fix, e.g. `test.clients[0].rps: must be >= 0`. Unknown keys are errors.
 //!
-//! Client fields map to the engine like this ([`TestProfile::to_plans`], one plan per client):
-//! `endpoint_urls` → targets used round robin; `headers` → headers; `cookies` → one `Cookie`
-//! header; `body` → body (method POST when there is a body, else GET); `content_type` → a
-//! `Content-Type` header; `connections` (0 means 1, as Meshery does); `rps` (0 means closed
-//! loop, as fast as the connections allow); `duration` (default 30s); `ssl_certificate` (PEM
-//! text or a file path) → CA to trust; `additional_options` → see [`options`].
-//! `protocol` must be HTTP (or unset); `load_generator` is recorded as the requested generator.
+//! Client fields map to a [`RunRequest`](crate::request::RunRequest) like this
+//! ([`TestProfile::requests`], one per client; the request's converter then applies the one
+//! set of defaults): `endpoint_urls` → targets used round robin; `headers` → headers;
+//! `cookies` → one `Cookie` header; `body` → body (method POST when there is a body, else
+//! GET); `content_type` → a `Content-Type` header; `connections` (0 means 1, as Meshery does);
+//! `rps` (0 means closed loop, as fast as the connections allow); `duration` (default 30s);
+//! `ssl_certificate` (PEM text or a file path) → CA to trust; `additional_options` → see
+//! [`options`]. `protocol` must be HTTP (or unset); `load_generator` (one of
+//! [`meshery::GENERATORS`]) is recorded as the requested generator.
+//!
+//! [`MesheryProfile`] is the one reader of Meshery profiles, also used by the server to store
+//! them.
 
-mod meshery;
+mod bounds;
+pub mod meshery;
 pub mod options;
-mod plan;
 mod reader;
+mod request;
 mod smp_config;
 
 use std::path::Path;
 
 use serde_json::Value;
 
+pub use bounds::MAX_DEPTH;
+pub use meshery::MesheryProfile;
 pub use options::Options;
-pub use plan::Overrides;
 
 use crate::error::SmpError;
 use crate::model::{MeshType, PerformanceTestConfig, ServiceMesh};
@@ -98,7 +105,11 @@ pub fn load(path: &Path) -> Result<TestProfile, SmpError> {
 impl TestProfile {
     /// Parses and validates profile text in YAML or JSON, in any of the accepted forms.
     pub fn parse(text: &str) -> Result<Self, SmpError> {
-        let value = parse_value(text)?;
+        Self::from_value(parse_value(text)?)
+    }
+
+    /// Validates an already parsed profile, in any of the accepted forms.
+    pub fn from_value(value: Value) -> Result<Self, SmpError> {
         let Value::Object(map) = value else {
             return Err(SmpError::field(
                 "(top level)",
@@ -114,8 +125,7 @@ impl TestProfile {
             return Ok(TestProfile { test: smp_config::config(test, "test")?, mesh, source: Source::Envelope });
         }
         if meshery::looks_like_profile(&map) {
-            let (test, mesh) = meshery::profile(Value::Object(map), "")?;
-            return Ok(TestProfile { test, mesh, source: Source::MesheryProfile });
+            return Self::from_meshery(&MesheryProfile::read(Value::Object(map), "")?);
         }
         if map.keys().any(|k| reader::snake(k) == "clients") {
             let test = smp_config::config(Value::Object(map), "")?;
@@ -124,14 +134,20 @@ impl TestProfile {
         Err(SmpError::field("(top level)", format!("not a test profile; {WHAT}")))
     }
 
+    /// The profile of a Meshery performance profile already read.
+    pub fn from_meshery(profile: &MesheryProfile) -> Result<Self, SmpError> {
+        let (test, mesh) = profile.to_config()?;
+        Ok(TestProfile { test, mesh, source: Source::MesheryProfile })
+    }
+
     /// The test's name.
     pub fn name(&self) -> &str {
         &self.test.name
     }
 
-    /// The test's duration (default 30s, as mesheryctl and Meshery's UI use).
+    /// The test's duration (default [`DEFAULT_DURATION`], as mesheryctl and Meshery's UI use).
     pub fn duration(&self) -> std::time::Duration {
-        loadgen::parse::duration("duration", &self.test.duration).unwrap_or(DEFAULT_DURATION)
+        loadgen::parse::duration(&self.test.duration).unwrap_or(DEFAULT_DURATION)
     }
 
     /// Labels and ids for the results of this profile's runs.
@@ -159,16 +175,19 @@ impl TestProfile {
     }
 }
 
-/// Used when a profile gives no duration.
-pub const DEFAULT_DURATION: std::time::Duration = std::time::Duration::from_secs(30);
+pub use crate::request::DEFAULT_DURATION;
 
 const WHAT: &str = "expected an SMP test config (`test:` and `mesh:`, or `name:`, `clients:`, `duration:`) \
                     or a Meshery performance profile (`name`, `endpoints`, `qps`, ...)";
 
-fn parse_value(text: &str) -> Result<Value, SmpError> {
+/// Parses YAML or JSON text (JSON when it starts with `{`) into a value, after refusing text
+/// nested deeper than [`MAX_DEPTH`]: the time it takes is linear in the text's length. The
+/// caller bounds the length.
+pub fn parse_value(text: &str) -> Result<Value, SmpError> {
     if text.trim().is_empty() {
         return Err(SmpError::field("(top level)", format!("the profile is empty; {WHAT}")));
     }
+    bounds::check_depth(text)?;
     if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| SmpError::Syntax {
             what: "the profile".into(),

@@ -17,7 +17,7 @@
 //! | `threads` | 1..1024 | worker threads (default: cores, at most one per connection) |
 //! | `max_requests` | count (`10000`, `"10k"`) | stop after this many requests |
 //! | `insecure` | bool | accept any TLS certificate |
-//! | `ca_cert`, `cert`, `key` | file path | CA to trust; client certificate and key for mTLS |
+//! | `ca_cert`, `cert`, `key` | PEM text, or a file path | CA to trust; client certificate and key for mTLS (a server refuses file paths) |
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
 
@@ -66,11 +66,11 @@ pub struct Options {
     pub max_requests: Option<u64>,
     /// Accept any TLS certificate.
     pub insecure: bool,
-    /// CA file to trust.
+    /// CA to trust: PEM text or a file path.
     pub ca_cert: Option<String>,
-    /// Client certificate file.
+    /// Client certificate: PEM text or a file path.
     pub cert: Option<String>,
-    /// Client key file.
+    /// Client key: PEM text or a file path.
     pub key: Option<String>,
 }
 
@@ -94,7 +94,7 @@ impl Options {
             if text.is_empty() {
                 return Ok(None);
             }
-            loadgen::parse::duration(&o.at(key), &text).map(Some).map_err(|e| plan_field(&o.at(key), e))
+            loadgen::parse::duration(&text).map(Some).map_err(|e| SmpError::field(o.at(key), e.0))
         };
         let ramp = o.string("ramp")?;
         let stages = o.take("stages");
@@ -102,9 +102,7 @@ impl Options {
             (false, Some(_)) => {
                 return Err(SmpError::field(o.at("stages"), "give either `ramp` or `stages`, not both"));
             }
-            (false, None) => {
-                Some(loadgen::parse::ramp(&o.at("ramp"), &ramp).map_err(|e| plan_field(&o.at("ramp"), e))?)
-            }
+            (false, None) => Some(loadgen::parse::ramp(&ramp).map_err(|e| SmpError::field(o.at("ramp"), e.0))?),
             (true, Some(v)) => Some(stages_from(v, &o.at("stages"))?),
             (true, None) => None,
         };
@@ -117,9 +115,9 @@ impl Options {
         let max_requests = match o.take("max_requests") {
             None => None,
             Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n > 0) => n.as_u64(),
-            Some(Value::String(s)) => Some(
-                loadgen::parse::count(&o.at("max_requests"), &s).map_err(|e| plan_field(&o.at("max_requests"), e))?,
-            ),
+            Some(Value::String(s)) => {
+                Some(loadgen::parse::count(&s).map_err(|e| SmpError::field(o.at("max_requests"), e.0))?)
+            }
             Some(v) => {
                 return Err(SmpError::field(
                     o.at("max_requests"),
@@ -172,17 +170,7 @@ fn stages_from(v: Value, path: &str) -> Result<RateShape, SmpError> {
             ));
         }
     };
-    loadgen::parse::stages(path, &text).map_err(|e| plan_field(path, e))
-}
-
-/// A plan error's reason under a profile path.
-pub(crate) fn plan_field(path: &str, e: loadgen::PlanError) -> SmpError {
-    let reason = match e {
-        loadgen::PlanError::BadValue { reason, .. } | loadgen::PlanError::BadRequest { reason, .. } => reason,
-        loadgen::PlanError::BadUrl { reason, .. } => reason,
-        other => other.to_string(),
-    };
-    SmpError::field(path, reason)
+    loadgen::parse::stages(&text).map_err(|e| SmpError::field(path, e.0))
 }
 
 #[cfg(test)]

@@ -15,6 +15,11 @@ pub(crate) fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
+/// At most 60 characters of `text`, for messages.
+pub(crate) fn short(text: &str) -> String {
+    text.chars().take(60).collect()
+}
+
 /// `camelCase` (or `snake_case`) to `snake_case`: an underscore before an uppercase letter
 /// that follows a lowercase letter or digit, then lowercase (`endpointURLs` → `endpoint_urls`).
 pub(crate) fn snake(key: &str) -> String {

@@ -56,8 +56,7 @@ pub(crate) fn config(value: Value, path: &str) -> Result<PerformanceTestConfig, 
     }
     let duration = o.string("duration")?;
     if !duration.is_empty() {
-        let d = loadgen::parse::duration(&o.at("duration"), &duration)
-            .map_err(|e| super::options::plan_field(&o.at("duration"), e))?;
+        let d = loadgen::parse::duration(&duration).map_err(|e| SmpError::field(o.at("duration"), e.0))?;
         if d.is_zero() {
             return Err(SmpError::field(o.at("duration"), "must be above 0, e.g. \"30s\""));
         }
@@ -86,8 +85,7 @@ pub(crate) fn client(value: Value, path: &str) -> Result<Client, SmpError> {
         return Err(SmpError::field(o.at("endpoint_urls"), "give at least one URL such as http://127.0.0.1:8080/"));
     }
     for (i, url) in endpoint_urls.iter().enumerate() {
-        loadgen::plan::parse_url(url)
-            .map_err(|e| super::options::plan_field(&format!("{}[{i}]", o.at("endpoint_urls")), e))?;
+        loadgen::plan::parse_url(url).map_err(|e| SmpError::field(format!("{}[{i}]", o.at("endpoint_urls")), e.0))?;
     }
     let additional_options = match o.take("additional_options") {
         None => String::new(),
@@ -102,9 +100,13 @@ pub(crate) fn client(value: Value, path: &str) -> Result<Client, SmpError> {
         }
     };
     Options::parse(&additional_options, &o.at("additional_options"))?;
+    let load_generator = match o.string("load_generator")? {
+        g if g.is_empty() => g,
+        g => super::meshery::check_generator(&o.at("load_generator"), &g)?,
+    };
     Ok(Client {
         internal: o.bool("internal")?,
-        load_generator: o.string("load_generator")?,
+        load_generator,
         protocol: protocol as i32,
         connections: o.int("connections", 0, MAX_CONNECTIONS)?.unwrap_or(0) as i32,
         rps: o.int("rps", 0, MAX_RPS)?.unwrap_or(0),
@@ -220,7 +222,7 @@ mod tests {
         assert!(bad(json!({"endpoint_urls": []})).starts_with("test.clients[0].endpoint_urls: give at least one URL"));
         assert!(
             bad(json!({"endpoint_urls": ["http://a/", "ftp://b/"]}))
-                .starts_with("test.clients[0].endpoint_urls[1]: scheme \"ftp\"")
+                .starts_with("test.clients[0].endpoint_urls[1]: invalid URL \"ftp://b/\": scheme \"ftp\"")
         );
         assert!(
             bad(json!({"endpoint_urls": ["http://a/"], "protocol": "quic"}))

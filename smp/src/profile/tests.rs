@@ -7,6 +7,12 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::model::Protocol;
+use crate::request::RunRequest;
+
+/// The validated plans of a profile's clients.
+fn plans(p: &TestProfile) -> Vec<loadgen::ValidatedPlan> {
+    p.requests().unwrap().into_iter().map(|r| r.into_run().unwrap().plan).collect()
+}
 
 /// The mesheryctl test-config file from the SMP reference (§1.9), snake_case, enums as ints.
 const ENVELOPE_YAML: &str = r#"
@@ -99,7 +105,7 @@ fn meshery_profiles_of_both_eras() {
     assert_eq!(a.source, Source::MesheryProfile);
     let c = &a.test.clients[0];
     assert_eq!((c.connections, c.rps, c.load_generator.as_str()), (3, 50, "wrk2"));
-    let plan = &a.to_plans().unwrap()[0];
+    let plan = &plans(&a)[0];
     let t = &plan.targets[0];
     assert_eq!(t.method, http::Method::PUT);
     assert_eq!(&t.body[..], b"hello");
@@ -129,7 +135,7 @@ clients:
 "#,
     )
     .unwrap();
-    let plans = p.to_plans().unwrap();
+    let plans = plans(&p);
     assert_eq!(plans.len(), 2);
     let a = &plans[0];
     assert_eq!(a.targets.len(), 2);
@@ -151,38 +157,60 @@ clients:
 }
 
 #[test]
-fn overrides_replace_profile_values() {
+fn flags_over_a_profile_replace_its_values() {
     let p = TestProfile::parse(ENVELOPE_YAML).unwrap();
-    let o = Overrides {
+    let mut r = p.requests().unwrap().remove(0);
+    r.overlay(RunRequest {
         urls: vec!["http://127.0.0.1:9090/other".into()],
         connections: Some(8),
         load: Some(Load::Closed),
         duration: Some(Duration::from_secs(1)),
         headers: vec![("x-extra".into(), "1".into())],
-        http: Some(HttpVersion::Http2),
-        ..Overrides::default()
-    };
-    let plan = &p.to_plans_with(&o).unwrap()[0];
+        http2: Some(true),
+        ..RunRequest::default()
+    });
+    let run = r.into_run().unwrap();
+    let plan = &run.plan;
     assert_eq!(plan.targets[0].url.as_str(), "http://127.0.0.1:9090/other");
     assert_eq!(plan.connections, 8);
     assert_eq!(plan.load, Load::Closed);
     assert_eq!(plan.duration, Some(Duration::from_secs(1)));
     assert_eq!(plan.http, HttpVersion::Http2);
     assert_eq!(plan.targets[0].headers.len(), 1);
-    let bad = Overrides { urls: vec!["nope".into()], ..Overrides::default() };
-    assert!(p.to_plans_with(&bad).is_err());
+    assert_eq!((run.meta.name.as_str(), run.meta.labels["mesh"].as_str()), ("test", "istio"));
+    let mut bad = p.requests().unwrap().remove(0);
+    bad.overlay(RunRequest::for_urls(["nope"]));
+    let err = bad.into_run().unwrap_err();
+    assert_eq!(p.path_of(0, err.field), "test.clients[0].endpoint_urls[0]");
 }
 
 #[test]
-fn pem_certificates_become_files() {
+fn pem_certificates_travel_as_bytes() {
     let pem = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----";
     let p = TestProfile::parse(&format!(
         "name: tls\nclients:\n- endpoint_urls: [\"https://127.0.0.1:8443/\"]\n  ssl_certificate: \"{pem}\"\n"
     ))
     .unwrap();
-    let plan = &p.to_plans().unwrap()[0];
-    let file = plan.tls.ca_cert.as_ref().unwrap();
-    assert!(std::fs::read_to_string(file).unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    let r = p.requests().unwrap().remove(0);
+    match &r.tls.ca_certs {
+        Some(crate::request::PemSource::Pem(p)) => assert!(p.as_bytes().starts_with(b"-----BEGIN CERTIFICATE-----")),
+        other => panic!("{other:?}"),
+    }
+    // Not a certificate rustls can read: the plan is refused, naming the profile's field.
+    let err = r.into_run().unwrap_err();
+    assert_eq!(p.path_of(0, err.field), "clients[0].ssl_certificate");
+}
+
+#[test]
+fn meshery_fields_are_named_in_meshery_terms() {
+    let p =
+        TestProfile::parse(r#"{"name": "m", "endpoints": ["http://127.0.0.1:1/"], "concurrent_request": 2}"#).unwrap();
+    assert_eq!(p.path_of(0, loadgen::Field::Connections), "concurrent_request");
+    assert_eq!(p.path_of(0, loadgen::Field::Url(0)), "endpoints[0]");
+    assert_eq!(p.path_of(0, loadgen::Field::Rate), "qps");
+    assert_eq!(p.path_of(0, loadgen::Field::Warmup), "metadata.additional_options.warmup");
+    let generator = TestProfile::parse(r#"{"name": "m", "endpoints": ["http://a/"], "loadGenerators": ["jmeter"]}"#);
+    assert!(generator.unwrap_err().to_string().starts_with("load_generators[0]: \"jmeter\" is not a load generator"));
 }
 
 #[test]
@@ -238,7 +266,7 @@ fn bad_profiles_are_errors_that_name_the_field() {
         assert!(err.starts_with(want), "{text:?}\n  got:  {err}\n  want: {want}");
     }
     let grpc = TestProfile::parse("name: g\nclients: [{endpoint_urls: [\"http://a/\"], protocol: grpc}]\n").unwrap();
-    let err = grpc.to_plans().unwrap_err().to_string();
+    let err = grpc.requests().unwrap_err().to_string();
     assert!(err.starts_with("clients[0].protocol: PROTOCOL_GRPC load is not supported"), "{err}");
 }
 
@@ -305,7 +333,11 @@ proptest! {
     fn random_structures_never_panic(v in value()) {
         for text in [v.to_string(), serde_yaml::to_string(&v).unwrap_or_default()] {
             if let Ok(p) = TestProfile::parse(&text) {
-                let _ = p.to_plans();
+                if let Ok(requests) = p.requests() {
+                    for r in requests {
+                        let _ = r.into_run().map_err(|e| p.path_of(0, e.field));
+                    }
+                }
                 let _ = p.to_yaml();
             }
         }
@@ -331,7 +363,9 @@ fn example_profiles_are_valid_and_short() {
             continue;
         }
         let profile = load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        for plan in profile.to_plans().unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
+        let requests = profile.requests().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for r in requests {
+            let plan = r.into_run().unwrap_or_else(|e| panic!("{}: {e}", path.display())).plan;
             let total = plan.measured_duration().unwrap() + plan.warmup;
             assert!(total <= Duration::from_secs(5), "{}: {total:?}", path.display());
             assert!(plan.targets.iter().all(|t| t.url.host_str() == Some("127.0.0.1")));

@@ -83,12 +83,12 @@ pub struct StageConfig {
     pub rate: f64,
 }
 
-/// TLS settings (file paths, never their contents).
+/// TLS settings: what was given (`PEM: 1 certificate, 1,130 bytes`), never the content.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsConfig {
-    /// CA file trusted instead of the system roots.
+    /// The CA certificates trusted instead of the system roots.
     pub ca_cert: Option<String>,
-    /// Client certificate file (mTLS).
+    /// The client certificate (mTLS).
     pub client_cert: Option<String>,
     /// Certificates were not checked.
     pub insecure: bool,
@@ -129,7 +129,8 @@ impl RunConfig {
                     .collect(),
             },
         };
-        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        // The plan carries PEM bytes, not file names: record what was given, never the key.
+        let pem = |p: &Option<loadgen::Pem>| p.as_ref().map(|p| describe_pem(p.as_bytes()));
         RunConfig {
             targets,
             http: plan.http,
@@ -142,11 +143,18 @@ impl RunConfig {
             warmup_s: plan.warmup.as_secs_f64(),
             timeout_s: plan.timeout.as_secs_f64(),
             tls: TlsConfig {
-                ca_cert: path(&plan.tls.ca_cert),
-                client_cert: path(&plan.tls.client_cert),
+                ca_cert: pem(&plan.tls.ca_certs),
+                client_cert: pem(&plan.tls.client_cert),
                 insecure: plan.tls.insecure,
             },
             shard: plan.shard,
         }
     }
+}
+
+/// `PEM: 2 certificates, 1,234 bytes`: what a PEM bundle holds, without its content.
+fn describe_pem(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let certs = text.matches("-----BEGIN CERTIFICATE-----").count();
+    format!("PEM: {certs} certificate{}, {} bytes", if certs == 1 { "" } else { "s" }, bytes.len())
 }

@@ -118,7 +118,7 @@ pub(crate) async fn follow(
     let msg = loop {
         let event = match tokio::time::timeout_at(deadline, stream.message()).await {
             Err(_) => break FromWorker::Lost(format!("silent for more than {}", humantime::format_duration(stall))),
-            Ok(Err(status)) => break FromWorker::Lost(format!("{}: {}", code_name(status.code()), status.message())),
+            Ok(Err(status)) => break FromWorker::Lost(broken(&status)),
             Ok(Ok(None)) => break FromWorker::Lost("its stream ended without a result".into()),
             Ok(Ok(Some(event))) => event,
         };
@@ -155,6 +155,13 @@ fn result(r: &proto::Result) -> FromWorker {
     FromWorker::Result(Box::new(WorkerResult { doc, stats, cancelled: r.cancelled }))
 }
 
-fn code_name(code: tonic::Code) -> String {
-    format!("{code:?}").to_lowercase()
+/// Why a stream broke, in words: a transport failure (the process died, the network went) or
+/// the worker's own error status.
+fn broken(status: &Status) -> String {
+    match status.code() {
+        tonic::Code::Unknown | tonic::Code::Unavailable | tonic::Code::Cancelled => {
+            format!("its connection broke ({})", status.message())
+        }
+        code => format!("it failed with {}: {}", format!("{code:?}").to_lowercase(), status.message()),
+    }
 }

@@ -14,9 +14,6 @@ pub enum DistributedError {
         /// Why.
         reason: String,
     },
-    /// The plan is invalid.
-    #[error(transparent)]
-    Plan(#[from] loadgen::PlanError),
     /// The plan cannot be split over that many workers.
     #[error("{given} {what} cannot be split over {workers} workers; give at least one per worker")]
     TooFew {
@@ -30,9 +27,6 @@ pub enum DistributedError {
     /// The token cannot be sent as metadata.
     #[error("the worker token has characters that cannot be sent as gRPC metadata; use printable ASCII")]
     BadToken,
-    /// A TLS file of the plan could not be read to send it to the workers.
-    #[error("cannot read a TLS file of the plan: {0}")]
-    TlsFile(#[source] std::io::Error),
     /// A worker could not be reached.
     #[error("cannot reach worker {address}: {reason}; check that `meshperf worker` runs there and the port is open")]
     Connect {
@@ -72,10 +66,8 @@ impl DistributedError {
         match self {
             DistributedError::NoWorkers
             | DistributedError::BadWorker { .. }
-            | DistributedError::Plan(_)
             | DistributedError::TooFew { .. }
-            | DistributedError::BadToken
-            | DistributedError::TlsFile(_) => true,
+            | DistributedError::BadToken => true,
             DistributedError::Refused { code, .. } => matches!(
                 code,
                 tonic::Code::InvalidArgument

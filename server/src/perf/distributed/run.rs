@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
-use loadgen::{Phase, Report, RunPlan, SecondStats, Snapshot, Stats};
+use loadgen::{Phase, Report, RunPlan, SecondStats, Snapshot, Stats, ValidatedPlan};
 use smp::ResultDocument;
 use smp::result::SeriesPoint;
 use tokio::sync::mpsc;
@@ -54,7 +54,7 @@ enum End {
 /// what the lost worker reported before it went. If any worker refuses the run, the others are
 /// cancelled and the refusal is returned.
 pub async fn run_distributed(
-    plan: RunPlan,
+    plan: ValidatedPlan,
     options: DistributedOptions,
     cancel: DistributedCancel,
     mut progress: impl FnMut(&Snapshot),
@@ -62,7 +62,6 @@ pub async fn run_distributed(
     if options.workers.is_empty() {
         return Err(DistributedError::NoWorkers);
     }
-    plan.validate()?;
     let count = u32::try_from(options.workers.len()).map_err(|_| DistributedError::NoWorkers)?;
     for address in &options.workers {
         endpoint_uri(address)?;
@@ -88,7 +87,7 @@ pub async fn run_distributed(
         labels.insert("worker".into(), address.clone());
         requests.push(proto::RunRequest {
             run_id: format!("{run_id}-{i}"),
-            plan: Some(convert::plan_to_proto(&part).map_err(DistributedError::TlsFile)?),
+            plan: Some(convert::plan_to_proto(&part)),
             name: options.meta.name.clone(),
             labels,
         });
@@ -267,7 +266,7 @@ fn finish(
 /// [`run_distributed`] on a runtime of its own, for callers outside any async runtime (the
 /// CLI). Must not be called from inside a tokio runtime.
 pub fn run_distributed_blocking(
-    plan: RunPlan,
+    plan: ValidatedPlan,
     options: DistributedOptions,
     cancel: DistributedCancel,
     progress: impl FnMut(&Snapshot),

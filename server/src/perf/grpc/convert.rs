@@ -1,18 +1,20 @@
 //! Conversions between the engine's types and the perf service's messages.
 //!
-//! Plans travel with their TLS material as PEM text (paths mean nothing on another machine);
-//! the worker writes it into a private temporary folder for the engine and removes it after.
+//! Plans travel with their TLS material as PEM text (paths mean nothing on another machine),
+//! and a plan read from the wire becomes a run request like any other door's: the one
+//! converter applies the one set of defaults, and nothing touches the disk.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use loadgen::{
-    ErrorKind, HttpVersion, LatencyHistogram, Load, Phase, RateShape, RunPlan, Shard, Snapshot, Stage, Stats, Target,
+    ErrorKind, Field, HttpVersion, LatencyHistogram, Load, Pem, Phase, RateShape, RunPlan, Shard, Snapshot, Stage,
+    Stats,
 };
+use smp::request::{PemSource, RunRequest, TlsRequest};
 
-use super::error::WorkerError;
 use super::proto;
+use crate::error::ServiceError;
 
 /// Converts a duration for the wire (saturating at protobuf's range).
 pub fn duration_to_proto(d: Duration) -> prost_types::Duration {
@@ -20,15 +22,14 @@ pub fn duration_to_proto(d: Duration) -> prost_types::Duration {
 }
 
 /// Reads a duration from the wire; negative durations are refused.
-pub fn duration_from_proto(d: &prost_types::Duration, field: &str) -> Result<Duration, WorkerError> {
-    Duration::try_from(*d).map_err(|_| WorkerError::invalid(field, "must be a non-negative duration"))
+pub fn duration_from_proto(d: &prost_types::Duration, field: &str) -> Result<Duration, ServiceError> {
+    Duration::try_from(*d).map_err(|_| ServiceError::invalid(field, "must be a non-negative duration"))
 }
 
-/// Builds the wire form of `plan`, reading its TLS files.
-pub fn plan_to_proto(plan: &RunPlan) -> Result<proto::Plan, std::io::Error> {
-    let read = |p: &Option<PathBuf>| -> std::io::Result<String> {
-        p.as_ref().map_or(Ok(String::new()), std::fs::read_to_string)
-    };
+/// The wire form of `plan` (a validated plan, or a worker's share of one).
+pub fn plan_to_proto(plan: &RunPlan) -> proto::Plan {
+    let pem =
+        |p: &Option<Pem>| p.as_ref().map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned()).unwrap_or_default();
     let load = match &plan.load {
         Load::Closed => proto::load::Shape::Closed(proto::ClosedLoop {}),
         Load::Open(RateShape::Constant(r)) => proto::load::Shape::Constant(*r),
@@ -40,7 +41,7 @@ pub fn plan_to_proto(plan: &RunPlan) -> Result<proto::Plan, std::io::Error> {
                 .collect(),
         }),
     };
-    Ok(proto::Plan {
+    proto::Plan {
         targets: plan
             .targets
             .iter()
@@ -72,122 +73,109 @@ pub fn plan_to_proto(plan: &RunPlan) -> Result<proto::Plan, std::io::Error> {
         timeout: Some(duration_to_proto(plan.timeout)),
         tls: Some(proto::Tls {
             insecure: plan.tls.insecure,
-            ca_cert_pem: read(&plan.tls.ca_cert)?,
-            client_cert_pem: read(&plan.tls.client_cert)?,
-            client_key_pem: read(&plan.tls.client_key)?,
+            ca_cert_pem: pem(&plan.tls.ca_certs),
+            client_cert_pem: pem(&plan.tls.client_cert),
+            client_key_pem: pem(&plan.tls.client_key),
         }),
         shard: Some(proto::Shard { index: plan.shard.index, count: plan.shard.count }),
         start_at: plan.start_at.map(prost_types::Timestamp::from),
-    })
-}
-
-/// A private folder holding a run's TLS files, removed when dropped.
-#[derive(Debug)]
-pub struct TlsDir(PathBuf);
-
-impl TlsDir {
-    fn create() -> Result<Self, WorkerError> {
-        let dir = std::env::temp_dir().join(format!("meshperf-worker-{}", uuid::Uuid::new_v4()));
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&dir).map_err(|e| WorkerError::Internal(format!("creating {}: {e}", dir.display())))?;
-        Ok(TlsDir(dir))
-    }
-
-    fn write(&self, name: &str, pem: &str) -> Result<PathBuf, WorkerError> {
-        let path = self.0.join(name);
-        std::fs::write(&path, pem).map_err(|e| WorkerError::Internal(format!("writing {}: {e}", path.display())))?;
-        Ok(path)
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.0
     }
 }
 
-impl Drop for TlsDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+/// The wire name of a plan field, for refusals: `plan.connections`, `plan.targets[0].url`.
+pub fn wire_name(field: Field) -> String {
+    match field {
+        Field::Targets => "plan.targets".into(),
+        Field::Url(i) => format!("plan.targets[{i}].url"),
+        Field::Method => "plan.targets[].method".into(),
+        Field::Header | Field::Cookies | Field::ContentType => "plan.targets[].headers".into(),
+        Field::Body => "plan.targets[].body".into(),
+        Field::Rate | Field::Ramp | Field::Stages => "plan.load".into(),
+        Field::CaCert => "plan.tls.ca_cert_pem".into(),
+        Field::ClientCert => "plan.tls.client_cert_pem".into(),
+        Field::ClientKey => "plan.tls.client_key_pem".into(),
+        Field::Requests => "plan.max_requests".into(),
+        other => format!("plan.{}", other.key()),
     }
 }
 
-/// Reads a plan from the wire. `default_threads` is used when the plan leaves the choice to
-/// the worker (at most one thread per connection). TLS material lands in the returned folder.
-pub fn plan_from_proto(p: proto::Plan, default_threads: u32) -> Result<(RunPlan, Option<TlsDir>), WorkerError> {
-    let mut targets = Vec::with_capacity(p.targets.len());
-    for (i, t) in p.targets.into_iter().enumerate() {
-        let field = |f: &str| format!("plan.targets[{i}].{f}");
-        let mut target = Target::get(&t.url).map_err(|e| WorkerError::invalid(field("url"), e.to_string()))?;
-        if !t.method.is_empty() {
-            target.method = http::Method::from_bytes(t.method.as_bytes())
-                .map_err(|_| WorkerError::invalid(field("method"), format!("{:?} is not an HTTP method", t.method)))?;
-        }
-        for h in &t.headers {
-            target.add_header(&h.name, &h.value).map_err(|e| WorkerError::invalid(field("headers"), e.to_string()))?;
-        }
-        target.body = Bytes::from(t.body);
-        targets.push(target);
-    }
-    let mut plan = RunPlan::new(targets);
-    plan.http = match proto::HttpVersion::try_from(p.http_version) {
-        Ok(proto::HttpVersion::Http2) => HttpVersion::Http2,
-        Ok(_) => HttpVersion::Http1,
-        Err(_) => return Err(WorkerError::invalid("plan.http_version", format!("unknown value {}", p.http_version))),
+/// Reads a plan from the wire as a run request. Every target must send the same request (as
+/// plans made by meshperf do); threads 0 leaves the choice to this machine.
+pub fn request_from_proto(p: proto::Plan) -> Result<RunRequest, ServiceError> {
+    let Some(first) = p.targets.first() else {
+        return Err(ServiceError::invalid("plan.targets", "give at least one target"));
     };
-    plan.h2_streams = p.h2_streams.max(1);
-    plan.connections = p.connections;
-    plan.threads = if p.threads == 0 { default_threads.min(p.connections).max(1) } else { p.threads };
-    plan.load = match p.load.and_then(|l| l.shape) {
+    for (i, t) in p.targets.iter().enumerate().skip(1) {
+        if t.method != first.method || t.headers != first.headers || t.body != first.body {
+            return Err(ServiceError::invalid(
+                format!("plan.targets[{i}]"),
+                "every target must send the same method, headers and body",
+            ));
+        }
+    }
+    let method = match first.method.trim() {
+        "" => None,
+        m => Some(http::Method::from_bytes(m.as_bytes()).map_err(|_| {
+            ServiceError::invalid("plan.targets[0].method", format!("{:?} is not an HTTP method", first.method))
+        })?),
+    };
+    let load = match p.load.and_then(|l| l.shape) {
         None | Some(proto::load::Shape::Closed(_)) => Load::Closed,
         Some(proto::load::Shape::Constant(r)) => Load::Open(RateShape::Constant(r)),
         Some(proto::load::Shape::Ramp(r)) => Load::Open(RateShape::Ramp { from: r.from, to: r.to }),
         Some(proto::load::Shape::Stages(s)) => {
             let mut stages = Vec::with_capacity(s.stages.len());
             for (i, st) in s.stages.iter().enumerate() {
-                let d = st
-                    .duration
-                    .as_ref()
-                    .ok_or_else(|| WorkerError::invalid(format!("plan.load.stages[{i}].duration"), "is missing"))?;
-                stages.push(Stage {
-                    duration: duration_from_proto(d, &format!("plan.load.stages[{i}].duration"))?,
-                    rate: st.rate,
-                });
+                let field = format!("plan.load.stages[{i}].duration");
+                let d = st.duration.as_ref().ok_or_else(|| ServiceError::invalid(&field, "is missing"))?;
+                stages.push(Stage { duration: duration_from_proto(d, &field)?, rate: st.rate });
             }
             Load::Open(RateShape::Stages(stages))
         }
     };
-    plan.duration = p.duration.as_ref().map(|d| duration_from_proto(d, "plan.duration")).transpose()?;
-    plan.max_requests = (p.max_requests > 0).then_some(p.max_requests);
-    if let Some(w) = &p.warmup {
-        plan.warmup = duration_from_proto(w, "plan.warmup")?;
+    let stages = matches!(load, Load::Open(RateShape::Stages(_)));
+    let duration = p.duration.as_ref().map(|d| duration_from_proto(d, "plan.duration")).transpose()?;
+    let max_requests = (p.max_requests > 0).then_some(p.max_requests);
+    if duration.is_none() && max_requests.is_none() && !stages {
+        return Err(ServiceError::invalid("plan.duration", "give a duration or a request count (max_requests)"));
     }
-    if let Some(t) = &p.timeout {
-        plan.timeout = duration_from_proto(t, "plan.timeout")?;
-    }
-    if let Some(s) = p.shard {
-        plan.shard = Shard { index: s.index, count: s.count };
-    }
-    plan.start_at = p
-        .start_at
-        .map(|t| SystemTime::try_from(t).map_err(|_| WorkerError::invalid("plan.start_at", "is not a valid time")))
-        .transpose()?;
-    let mut dir = None;
-    if let Some(tls) = p.tls {
-        plan.tls.insecure = tls.insecure;
-        let files = [("ca.pem", tls.ca_cert_pem), ("cert.pem", tls.client_cert_pem), ("key.pem", tls.client_key_pem)];
-        if files.iter().any(|(_, pem)| !pem.is_empty()) {
-            let d = TlsDir::create()?;
-            let mut paths = files.iter().map(|(name, pem)| (!pem.is_empty()).then(|| d.write(name, pem)).transpose());
-            plan.tls.ca_cert = paths.next().transpose()?.flatten();
-            plan.tls.client_cert = paths.next().transpose()?.flatten();
-            plan.tls.client_key = paths.next().transpose()?.flatten();
-            dir = Some(d);
+    let http2 = match proto::HttpVersion::try_from(p.http_version) {
+        Ok(proto::HttpVersion::Http2) => true,
+        Ok(_) => false,
+        Err(_) => {
+            return Err(ServiceError::invalid("plan.http_version", format!("unknown value {}", p.http_version)));
         }
-    }
-    plan.validate()?;
-    Ok((plan, dir))
+    };
+    let pem = |text: String| (!text.is_empty()).then(|| PemSource::Pem(Pem::new(text.into_bytes())));
+    let tls = p.tls.unwrap_or_default();
+    let start_at = p
+        .start_at
+        .map(|t| SystemTime::try_from(t).map_err(|_| ServiceError::invalid("plan.start_at", "is not a valid time")))
+        .transpose()?;
+    Ok(RunRequest {
+        urls: p.targets.iter().map(|t| t.url.clone()).collect(),
+        method,
+        headers: first.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect(),
+        body: (!first.body.is_empty()).then(|| Bytes::from(first.body.clone())),
+        connections: Some(p.connections),
+        threads: (p.threads > 0).then_some(p.threads),
+        load: Some(load),
+        duration,
+        max_requests,
+        warmup: p.warmup.as_ref().map(|w| duration_from_proto(w, "plan.warmup")).transpose()?,
+        timeout: p.timeout.as_ref().map(|t| duration_from_proto(t, "plan.timeout")).transpose()?,
+        http2: Some(http2),
+        h2_streams: Some(p.h2_streams.max(1)),
+        tls: TlsRequest {
+            ca_certs: pem(tls.ca_cert_pem),
+            client_cert: pem(tls.client_cert_pem),
+            client_key: pem(tls.client_key_pem),
+            insecure: Some(tls.insecure),
+        },
+        shard: p.shard.map(|s| Shard { index: s.index, count: s.count }),
+        start_at,
+        ..RunRequest::default()
+    })
 }
 
 /// The wire form of measured statistics.
@@ -207,12 +195,12 @@ pub fn stats_to_proto(s: &Stats) -> proto::Stats {
 }
 
 /// Reads statistics from the wire; the histograms must decode.
-pub fn stats_from_proto(p: &proto::Stats) -> Result<Stats, WorkerError> {
+pub fn stats_from_proto(p: &proto::Stats) -> Result<Stats, ServiceError> {
     let hist = |field: &str, text: &str| {
         if text.is_empty() {
             return Ok(LatencyHistogram::new());
         }
-        LatencyHistogram::from_base64(text).map_err(|e| WorkerError::invalid(field, e.to_string()))
+        LatencyHistogram::from_base64(text).map_err(|e| ServiceError::invalid(field, e.to_string()))
     };
     let mut s = Stats::new();
     s.latency = hist("stats.latency_hdr", &p.latency_hdr)?;
@@ -266,7 +254,7 @@ pub fn progress_to_proto(seq: u64, s: &Snapshot) -> proto::Progress {
 }
 
 /// Reads a snapshot from the wire.
-pub fn snapshot_from_proto(p: &proto::Progress) -> Result<Snapshot, WorkerError> {
+pub fn snapshot_from_proto(p: &proto::Progress) -> Result<Snapshot, ServiceError> {
     let dur = |d: &Option<prost_types::Duration>, f: &str| {
         d.as_ref().map_or(Ok(Duration::ZERO), |d| duration_from_proto(d, f))
     };
@@ -283,10 +271,11 @@ pub fn snapshot_from_proto(p: &proto::Progress) -> Result<Snapshot, WorkerError>
 
 #[cfg(test)]
 mod tests {
+    use loadgen::Target;
+
     use super::*;
 
-    #[test]
-    fn plan_round_trips() {
+    fn plan() -> RunPlan {
         let mut target = Target::get("http://127.0.0.1:8080/a?b=c").unwrap();
         target.method = http::Method::POST;
         target.add_header("x-test", "1").unwrap();
@@ -303,8 +292,13 @@ mod tests {
         plan.timeout = Duration::from_secs(3);
         plan.shard = Shard { index: 1, count: 3 };
         plan.start_at = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123));
-        let (back, dir) = plan_from_proto(plan_to_proto(&plan).unwrap(), 8).unwrap();
-        assert!(dir.is_none());
+        plan
+    }
+
+    #[test]
+    fn plan_round_trips() {
+        let plan = plan();
+        let back = request_from_proto(plan_to_proto(&plan)).unwrap().into_run().unwrap().plan;
         assert_eq!(back.targets[0].url, plan.targets[0].url);
         assert_eq!(back.targets[0].method, http::Method::POST);
         assert_eq!(back.targets[0].headers, plan.targets[0].headers);
@@ -322,31 +316,31 @@ mod tests {
     }
 
     #[test]
-    fn worker_chooses_threads_and_writes_tls_files() {
-        let mut p = plan_to_proto(&RunPlan::new(vec![Target::get("https://127.0.0.1/").unwrap()])).unwrap();
+    fn pem_travels_in_the_plan_and_threads_are_chosen_here() {
+        let mut p = plan_to_proto(&RunPlan::new(vec![Target::get("https://127.0.0.1/").unwrap()]));
         p.threads = 0;
         p.connections = 2;
         p.tls = Some(proto::Tls { ca_cert_pem: "PEM".into(), ..Default::default() });
-        let (plan, dir) = plan_from_proto(p, 8).unwrap();
-        assert_eq!(plan.threads, 2);
-        let dir = dir.unwrap();
-        let ca = plan.tls.ca_cert.clone().unwrap();
-        assert_eq!(std::fs::read_to_string(&ca).unwrap(), "PEM");
-        assert!(plan.tls.client_cert.is_none());
-        let path = dir.path().to_path_buf();
-        drop(dir);
-        assert!(!path.exists());
+        let r = request_from_proto(p).unwrap();
+        assert_eq!(r.threads, None);
+        assert_eq!(r.tls.ca_certs, Some(PemSource::Pem(Pem::new(&b"PEM"[..]))));
+        // Not a certificate: refused by the converter, named on the wire.
+        let err = r.into_run().unwrap_err();
+        assert_eq!(wire_name(err.field), "plan.tls.ca_cert_pem");
     }
 
     #[test]
     fn bad_plans_name_the_field() {
-        let mut p = plan_to_proto(&RunPlan::new(vec![Target::get("http://127.0.0.1/").unwrap()])).unwrap();
+        let mut p = plan_to_proto(&RunPlan::new(vec![Target::get("http://127.0.0.1/").unwrap()]));
         p.targets[0].url = "ftp://x/".into();
-        let err = plan_from_proto(p.clone(), 1).unwrap_err();
-        assert!(err.to_string().contains("plan.targets[0].url"), "{err}");
+        let err = request_from_proto(p.clone()).unwrap().into_run().unwrap_err();
+        assert_eq!(wire_name(err.field), "plan.targets[0].url");
         p.targets[0].url = "http://127.0.0.1/".into();
         p.connections = 0;
-        assert!(matches!(plan_from_proto(p, 1), Err(WorkerError::Plan(_))));
+        let err = request_from_proto(p.clone()).unwrap().into_run().unwrap_err();
+        assert_eq!(wire_name(err.field), "plan.connections");
+        p.duration = None;
+        assert!(matches!(request_from_proto(p), Err(ServiceError::Invalid { field, .. }) if field == "plan.duration"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The gRPC server on port 10013: meshperf's perf service and Meshery's `meshes.MeshService`
-//! on one listener, with a graceful shutdown.
+//! on one listener, over the process's one pipeline, with a graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,45 +9,34 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use super::policy::{AllowList, Limits, Token};
+use super::auth::GrpcAuth;
 use super::proto::perf_service_server::PerfServiceServer;
-use super::runs::Runs;
 use super::service::PerfService;
 use crate::adapters::MeshAdapter;
 use crate::adapters::proto::mesh_service_server::MeshServiceServer;
+use crate::perf::pipeline::Pipeline;
 
-/// The default listen address of `meshperf worker`.
+/// The default listen address of `meshperf worker` (every interface: workers are remote).
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:10013";
-/// How long in-flight calls may take to finish after shutdown was asked for.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The gRPC port of `meshperf serve` (on the HTTP bind address unless told otherwise).
+pub const DEFAULT_PORT: u16 = 10013;
 
-/// What a worker enforces.
-#[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    /// The shared token every load-sending perf call must present.
-    pub token: Token,
-    /// Where load may go.
-    pub allow: AllowList,
-    /// Ceilings on runs.
-    pub limits: Limits,
-}
-
-/// State shared by the services of one worker.
+/// What the gRPC doors share.
 #[derive(Debug)]
-pub struct WorkerState {
-    /// The configuration.
-    pub config: WorkerConfig,
-    /// Runs in progress.
-    pub runs: Arc<Runs>,
+pub struct GrpcState {
+    /// The process's pipeline (its policy and registry).
+    pub pipeline: Pipeline,
+    /// Who may call.
+    pub auth: GrpcAuth,
     closing: watch::Receiver<bool>,
+    closer: watch::Sender<bool>,
 }
 
-impl WorkerState {
-    /// State for `config`, and the sender that announces shutdown.
-    pub fn new(config: WorkerConfig) -> (Arc<Self>, watch::Sender<bool>) {
-        let (tx, closing) = watch::channel(false);
-        let runs = Runs::new(config.limits.max_runs);
-        (Arc::new(WorkerState { config, runs, closing }), tx)
+impl GrpcState {
+    /// State over `pipeline`, accepting `auth`'s credentials.
+    pub fn new(pipeline: Pipeline, auth: GrpcAuth) -> Arc<Self> {
+        let (closer, closing) = watch::channel(false);
+        Arc::new(GrpcState { pipeline, auth, closing, closer })
     }
 
     /// Whether shutdown was asked for.
@@ -68,7 +57,7 @@ impl WorkerState {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}; choose another address with --listen")]
+    #[error("cannot listen on {addr}: {source}")]
     Bind {
         /// The address.
         addr: String,
@@ -81,20 +70,20 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
-/// Binds `addr` (for example [`DEFAULT_LISTEN`]).
+/// Binds `addr`.
 pub async fn bind(addr: &str) -> Result<TcpListener, ServeError> {
     TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr: addr.to_string(), source })
 }
 
 /// Serves the perf service and the Meshery adapter on `listener` until `shutdown` resolves;
-/// then cancels the runs in progress, ends event streams, and lets in-flight calls finish
-/// (their runs end with cancelled results) for up to ten seconds.
+/// then ends the event streams, cancels the runs in progress (the registry stores their
+/// partial results) and lets in-flight calls finish for up to `grace`.
 pub async fn serve(
     listener: TcpListener,
-    config: WorkerConfig,
+    state: Arc<GrpcState>,
     shutdown: impl Future<Output = ()> + Send,
+    grace: Duration,
 ) -> Result<(), ServeError> {
-    let (state, closing) = WorkerState::new(config);
     let perf = PerfServiceServer::new(PerfService::new(state.clone()));
     let adapter = MeshServiceServer::new(MeshAdapter::new(state.clone()));
     let stop = state.closed();
@@ -109,13 +98,18 @@ pub async fn serve(
         result = &mut server => return result.map_err(ServeError::from),
         () = shutdown => {}
     }
-    tracing::info!(runs = state.runs.len(), "shutting down: cancelling runs in progress");
-    let _ = closing.send(true);
-    state.runs.cancel_all();
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+    let (active, queued) = state.pipeline.registry.load();
+    tracing::info!(active, queued, "gRPC: shutting down, cancelling runs in progress");
+    let _ = state.closer.send(true);
+    let registry = state.pipeline.registry.clone();
+    let drain = async move {
+        registry.shutdown().await;
+        server.await
+    };
+    match tokio::time::timeout(grace + Duration::from_secs(1), drain).await {
         Ok(result) => result.map_err(ServeError::from),
         Err(_) => {
-            tracing::warn!("calls still open after the shutdown grace period; closing them");
+            tracing::warn!("gRPC calls still open after the shutdown grace period; closing them");
             Ok(())
         }
     }

@@ -3,9 +3,9 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::{Extension, Json};
 
-use super::model::{ProfileInput, ProfileView};
+use super::model::{ProfileView, into_row};
+use crate::error::ServiceError;
 use crate::http::AppState;
-use crate::http::error::ApiError;
 use crate::http::input::{Body, Params, page_request};
 use crate::providers::Identity;
 use crate::store::ProfileOrder;
@@ -16,12 +16,12 @@ pub async fn list(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     RawQuery(query): RawQuery,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, ServiceError> {
     let params = Params::parse(query.as_deref());
     let req = page_request(&params, false)?;
     let order = match params.text(&["order"]) {
         None => ProfileOrder::default(),
-        Some(o) => o.parse::<ProfileOrder>().map_err(|e| ApiError::invalid("order", e.to_string()))?,
+        Some(o) => o.parse::<ProfileOrder>().map_err(|e| ServiceError::invalid("order", e.to_string()))?,
     };
     let page = state.store.list_profiles(&me.user_id, &req, order).await?;
     let profiles: Vec<ProfileView> = page.items.into_iter().map(|r| ProfileView::from_row(r, true)).collect();
@@ -38,8 +38,8 @@ pub async fn get(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
-) -> Result<Json<ProfileView>, ApiError> {
-    let row = state.store.get_profile(&me.user_id, &id).await?.ok_or(ApiError::NotFound { what: "profile", id })?;
+) -> Result<Json<ProfileView>, ServiceError> {
+    let row = state.store.get_profile(&me.user_id, &id).await?.ok_or(ServiceError::NotFound { what: "profile", id })?;
     Ok(Json(ProfileView::from_row(row, false)))
 }
 
@@ -48,25 +48,30 @@ pub async fn save(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     body: Body,
-) -> Result<Json<ProfileView>, ApiError> {
-    let input: ProfileInput = body.parse()?;
-    let (id, existing) = match input.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+) -> Result<Json<ProfileView>, ServiceError> {
+    let input = body.value().await?;
+    if !input.is_object() {
+        return Err(ServiceError::invalid("(body)", "must be a JSON object"));
+    }
+    let given_id = input.get("id").and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+    let (id, existing) = match given_id.as_deref() {
         None => (uuid::Uuid::new_v4().to_string(), None),
         Some(id) => {
             let id = uuid::Uuid::parse_str(id)
-                .map_err(|_| ApiError::invalid("id", "is not a UUID; leave it out to create a profile"))?
+                .map_err(|_| ServiceError::invalid("id", "is not a UUID; leave it out to create a profile"))?
                 .to_string();
             let existing = state.store.get_profile(&me.user_id, &id).await?;
             (id, existing)
         }
     };
-    let row = input.into_row(&me.user_id, id.clone(), existing.as_ref())?;
+    let row = into_row(input, &me.user_id, id.clone(), existing.as_ref())?;
     if !state.store.upsert_profile(&row).await? {
         // The id belongs to someone else: answer as if it did not exist.
-        return Err(ApiError::NotFound { what: "profile", id });
+        return Err(ServiceError::NotFound { what: "profile", id });
     }
     tracing::info!(profile = %id, user = %me.user_id, "profile saved");
-    let saved = state.store.get_profile(&me.user_id, &id).await?.ok_or(ApiError::NotFound { what: "profile", id })?;
+    let saved =
+        state.store.get_profile(&me.user_id, &id).await?.ok_or(ServiceError::NotFound { what: "profile", id })?;
     Ok(Json(ProfileView::from_row(saved, false)))
 }
 
@@ -76,8 +81,9 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
-) -> Result<Json<ProfileView>, ApiError> {
-    let row = state.store.delete_profile(&me.user_id, &id).await?.ok_or(ApiError::NotFound { what: "profile", id })?;
+) -> Result<Json<ProfileView>, ServiceError> {
+    let row =
+        state.store.delete_profile(&me.user_id, &id).await?.ok_or(ServiceError::NotFound { what: "profile", id })?;
     tracing::info!(profile = %row.id, user = %me.user_id, "profile deleted");
     Ok(Json(ProfileView::from_row(row, true)))
 }

@@ -7,4 +7,4 @@
 pub mod handlers;
 pub mod model;
 
-pub use model::{ProfileInput, ProfileView};
+pub use model::ProfileView;

@@ -8,220 +8,178 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::de::IgnoredAny;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
+use smp::profile::{MesheryProfile, TestProfile};
+use smp::request::{PemSource, RunRequest};
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 use crate::store::ProfileRow;
 use crate::store::now;
 
-/// Load generators a profile may name; all run on meshperf's engine.
-pub const GENERATORS: [&str; 4] = ["meshperf", "fortio", "wrk2", "nighthawk"];
 /// What masked header and cookie values read as.
 pub const MASK: &str = "********";
 
-/// A profile as sent by a client (create or update).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ProfileInput {
-    /// Present to update; absent to create.
-    #[serde(default)]
-    pub id: Option<String>,
-    /// The name, 1 to 255 characters.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Generators asked for (default `["meshperf"]`).
-    #[serde(default, alias = "load_generators")]
-    pub load_generators: Option<Vec<String>>,
-    /// Target URLs, at least one.
-    #[serde(default)]
-    pub endpoints: Option<Vec<String>>,
-    /// Service mesh label.
-    #[serde(default, alias = "service_mesh")]
-    pub service_mesh: Option<String>,
-    /// Connections (1 to 100000, default 1).
-    #[serde(default, alias = "concurrent_request")]
-    pub concurrent_request: Option<Value>,
-    /// Requests per second (0 = unthrottled, the default).
-    #[serde(default)]
-    pub qps: Option<Value>,
-    /// Duration such as `30s` (the default).
-    #[serde(default)]
-    pub duration: Option<String>,
-    /// Headers: JSON object, or its JSON text.
-    #[serde(default, alias = "request_headers", alias = "headers")]
-    pub request_headers: Option<Value>,
-    /// Cookies: JSON object, or its JSON text.
-    #[serde(default, alias = "request_cookies", alias = "cookies")]
-    pub request_cookies: Option<Value>,
-    /// Body sent with each request.
-    #[serde(default, alias = "request_body", alias = "body")]
-    pub request_body: Option<String>,
-    /// Body content type.
-    #[serde(default, alias = "content_type")]
-    pub content_type: Option<String>,
-    /// Free-form metadata (`additional_options`, `ca_certificate`).
-    #[serde(default)]
-    pub metadata: Option<Value>,
-    /// Meshery's schedule id, kept as given.
-    #[serde(default)]
-    pub schedule: Option<String>,
-    /// Server-computed or server-owned keys that clients echo back; ignored.
-    #[serde(default, alias = "user_id", alias = "userId")]
-    pub owner: Option<IgnoredAny>,
-    /// Ignored (server-computed).
-    #[serde(default, alias = "last_run")]
-    pub last_run: Option<IgnoredAny>,
-    /// Ignored (server-computed).
-    #[serde(default, alias = "total_results")]
-    pub total_results: Option<IgnoredAny>,
-    /// Ignored (server-owned).
-    #[serde(default, alias = "created_at")]
-    pub created_at: Option<IgnoredAny>,
-    /// Ignored (server-owned).
-    #[serde(default, alias = "updated_at")]
-    pub updated_at: Option<IgnoredAny>,
+/// Meshery's storage limits (meshery/schemas `performance_profile.yaml`).
+const MAX_NAME: usize = 255;
+const MAX_URL: usize = 2048;
+const MAX_MESH: usize = 100;
+const MAX_CONTENT_TYPE: usize = 255;
+const MAX_MAP_TEXT: usize = 16_384;
+const MAX_BODY: usize = 1024 * 1024;
+const MAX_DURATION_TEXT: usize = 32;
+
+/// A REST path in Meshery's current style: the first key camelCased (`concurrent_request` →
+/// `concurrentRequest`, `load_generators[0]` → `loadGenerators[0]`), the rest as it is.
+pub fn camel(path: &str) -> String {
+    let split = path.find(['.', '[']).unwrap_or(path.len());
+    let (head, rest) = path.split_at(split);
+    let mut out = String::with_capacity(path.len());
+    let mut upper = false;
+    for c in head.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out + rest
 }
 
-/// Reads a whole number from a JSON number or numeric string.
-pub fn whole(field: &str, v: Option<&Value>, min: i64, max: i64, default: i64) -> Result<i64, ApiError> {
-    let n = match v {
-        None | Some(Value::Null) => return Ok(default),
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) if s.trim().is_empty() => return Ok(default),
-        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
-        Some(_) => None,
-    };
-    match n {
-        Some(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => Ok(n as i64),
-        _ => Err(ApiError::invalid(field, format!("must be a whole number from {min} to {max}"))),
+/// Reads a profile as a client sent it (create or update) with the one Meshery reader, checks
+/// Meshery's storage limits and that it can run, and returns it as a row owned by `owner`.
+/// `existing` is the stored profile being updated (its creation time is kept).
+pub fn into_row(
+    value: Value,
+    owner: &str,
+    id: String,
+    existing: Option<&ProfileRow>,
+) -> Result<ProfileRow, ServiceError> {
+    let bad = |field: &str, reason: &str| ServiceError::invalid(camel(field), reason);
+    let profile = MesheryProfile::read(value, "").map_err(|e| smp_error(&e))?;
+    let name = profile.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return Err(bad("name", "is required, 1 to 255 characters"));
+    }
+    if profile.endpoints.is_empty() {
+        return Err(bad("endpoints", "give at least one URL, such as http://127.0.0.1:8080/"));
+    }
+    if let Some(i) = profile.endpoints.iter().position(|e| e.len() > MAX_URL) {
+        return Err(bad(&format!("endpoints[{i}]"), "is longer than 2048 characters"));
+    }
+    let lengths = [
+        ("service_mesh", profile.service_mesh.len(), MAX_MESH),
+        ("content_type", profile.content_type.len(), MAX_CONTENT_TYPE),
+        ("request_body", profile.request_body.len(), MAX_BODY),
+        ("duration", profile.duration.len(), MAX_DURATION_TEXT),
+        ("request_headers", map_text(&profile.request_headers).len(), MAX_MAP_TEXT),
+        ("request_cookies", map_text(&profile.request_cookies).len(), MAX_MAP_TEXT),
+    ];
+    for (field, len, max) in lengths {
+        if len > max {
+            return Err(bad(field, &format!("is longer than {max} bytes")));
+        }
+    }
+    if profile.concurrent_request > 100_000 {
+        return Err(bad("concurrent_request", "must be at most 100000"));
+    }
+    if profile.qps > 1_000_000 {
+        return Err(bad("qps", "must be at most 1000000"));
+    }
+    // It must run: the same conversion a run does, with no file read for the caller.
+    runnable(&profile)?;
+    let generators =
+        if profile.load_generators.is_empty() { vec!["meshperf".to_string()] } else { profile.load_generators };
+    let t = now();
+    Ok(ProfileRow {
+        id,
+        owner: owner.to_string(),
+        name,
+        schedule: profile.schedule,
+        load_generators: serde_json::to_string(&generators).unwrap_or_default(),
+        endpoints: serde_json::to_string(&profile.endpoints).unwrap_or_default(),
+        service_mesh: profile.service_mesh,
+        concurrent_request: profile.concurrent_request.max(1),
+        qps: profile.qps,
+        duration: if profile.duration.trim().is_empty() { "30s".into() } else { profile.duration },
+        request_headers: map_text(&profile.request_headers),
+        request_cookies: map_text(&profile.request_cookies),
+        request_body: profile.request_body,
+        content_type: profile.content_type,
+        metadata: Value::Object(profile.metadata).to_string(),
+        created_at: existing.map_or(t, |e| e.created_at),
+        updated_at: t,
+        last_run: None,
+        total_results: 0,
+    })
+}
+
+/// A stored profile, read again with the one reader, as the request it runs.
+pub fn request(row: &ProfileRow) -> Result<(TestProfile, RunRequest), ServiceError> {
+    let profile = MesheryProfile::read(row_value(row), "").map_err(|e| smp_error(&e))?;
+    let test = TestProfile::from_meshery(&profile).map_err(|e| smp_error(&e))?;
+    let mut requests = test.requests().map_err(|e| smp_error(&e))?;
+    let mut request = requests.pop().ok_or_else(|| ServiceError::invalid("endpoints", "the profile has no client"))?;
+    request.meta.test_id = Some(row.id.clone());
+    Ok((test, request))
+}
+
+/// The REST name of a plan field of a Meshery profile.
+pub fn field_name(test: &TestProfile, field: loadgen::Field) -> String {
+    camel(&test.path_of(0, field))
+}
+
+fn runnable(profile: &MesheryProfile) -> Result<(), ServiceError> {
+    let test = TestProfile::from_meshery(profile).map_err(|e| smp_error(&e))?;
+    for request in test.requests().map_err(|e| smp_error(&e))? {
+        for (field, source) in [
+            (loadgen::Field::CaCert, &request.tls.ca_certs),
+            (loadgen::Field::ClientCert, &request.tls.client_cert),
+            (loadgen::Field::ClientKey, &request.tls.client_key),
+        ] {
+            if let Some(PemSource::File(_)) = source {
+                return Err(ServiceError::invalid(
+                    field_name(&test, field),
+                    "the server reads no certificate or key files; give the PEM text instead",
+                ));
+            }
+        }
+        request.into_run().map_err(|e| ServiceError::invalid(field_name(&test, e.field), e.reason))?;
+    }
+    Ok(())
+}
+
+/// A profile reader's error as the REST door names it.
+pub fn smp_error(e: &smp::SmpError) -> ServiceError {
+    match e {
+        smp::SmpError::Field { path, reason } => ServiceError::invalid(camel(path), reason.clone()),
+        smp::SmpError::UnknownKey { path, hint } => ServiceError::invalid(camel(path), format!("unknown key; {hint}")),
+        other => ServiceError::invalid("(body)", other.to_string()),
     }
 }
 
-/// Reads a string map from a JSON object or its JSON text (`""` is empty).
-pub fn string_map(field: &str, v: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError> {
-    let object = match v {
-        None | Some(Value::Null) => return Ok(BTreeMap::new()),
-        Some(Value::String(s)) if s.trim().is_empty() => return Ok(BTreeMap::new()),
-        Some(Value::String(s)) => serde_json::from_str::<Value>(s)
-            .map_err(|_| ApiError::invalid(field, "must be a JSON object of strings, such as {\"x-a\": \"1\"}"))?,
-        Some(other) => other.clone(),
-    };
-    let Value::Object(map) = object else {
-        return Err(ApiError::invalid(field, "must be a JSON object of strings, such as {\"x-a\": \"1\"}"));
-    };
-    map.into_iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => Ok((k, s)),
-            Value::Number(n) => Ok((k, n.to_string())),
-            _ => Err(ApiError::invalid(format!("{field}.{k}"), "must be a string")),
-        })
-        .collect()
-}
-
-/// Checks a URL a profile or run targets.
-pub fn check_endpoint(field: &str, url: &str) -> Result<(), ApiError> {
-    if url.len() > 2048 {
-        return Err(ApiError::invalid(field, "is longer than 2048 characters"));
-    }
-    loadgen::plan::parse_url(url).map(|_| ()).map_err(|e| ApiError::invalid(field, e.to_string()))
-}
-
-/// Checks a generator name.
-pub fn check_generator(field: &str, g: &str) -> Result<String, ApiError> {
-    let lower = g.trim().to_ascii_lowercase();
-    if GENERATORS.contains(&lower.as_str()) {
-        Ok(lower)
-    } else {
-        Err(ApiError::invalid(field, format!("{:?} is not a load generator; use one of {}", g, GENERATORS.join(", "))))
-    }
-}
-
-/// Checks a duration text (`30s`, `1m30s`, `500ms`).
-pub fn check_duration(field: &str, d: &str) -> Result<std::time::Duration, ApiError> {
-    let parsed = humantime::parse_duration(d.trim())
-        .map_err(|_| ApiError::invalid(field, format!("{d:?} is not a duration; write for example 30s, 2m or 1h")))?;
-    if parsed.is_zero() {
-        return Err(ApiError::invalid(field, "must be above 0"));
-    }
-    Ok(parsed)
-}
-
-impl ProfileInput {
-    /// Validates the input into a row owned by `owner`; `existing` is the stored profile
-    /// being updated (its creation time is kept).
-    pub fn into_row(self, owner: &str, id: String, existing: Option<&ProfileRow>) -> Result<ProfileRow, ApiError> {
-        let name = self.name.map(|n| n.trim().to_string()).unwrap_or_default();
-        if name.is_empty() || name.chars().count() > 255 {
-            return Err(ApiError::invalid("name", "is required, 1 to 255 characters"));
-        }
-        let generators = match self.load_generators {
-            None => vec!["meshperf".to_string()],
-            Some(g) if g.is_empty() => return Err(ApiError::invalid("loadGenerators", "give at least one")),
-            Some(g) => g
-                .iter()
-                .enumerate()
-                .map(|(i, g)| check_generator(&format!("loadGenerators[{i}]"), g))
-                .collect::<Result<_, _>>()?,
-        };
-        let endpoints = self.endpoints.unwrap_or_default();
-        if endpoints.is_empty() {
-            return Err(ApiError::invalid("endpoints", "give at least one URL, such as http://127.0.0.1:8080/"));
-        }
-        for (i, e) in endpoints.iter().enumerate() {
-            check_endpoint(&format!("endpoints[{i}]"), e)?;
-        }
-        let duration = self.duration.filter(|d| !d.trim().is_empty()).unwrap_or_else(|| "30s".into());
-        if duration.len() > 32 {
-            return Err(ApiError::invalid("duration", "is longer than 32 characters"));
-        }
-        check_duration("duration", &duration)?;
-        let concurrent_request = whole("concurrentRequest", self.concurrent_request.as_ref(), 1, 100_000, 1)?;
-        let qps = whole("qps", self.qps.as_ref(), 0, 1_000_000, 0)?;
-        let headers = string_map("requestHeaders", self.request_headers.as_ref())?;
-        let cookies = string_map("requestCookies", self.request_cookies.as_ref())?;
-        let body = self.request_body.unwrap_or_default();
-        if body.len() > 1024 * 1024 {
-            return Err(ApiError::invalid("requestBody", "is larger than 1 MiB"));
-        }
-        let metadata = match self.metadata {
-            None | Some(Value::Null) => Value::Object(Default::default()),
-            Some(m @ Value::Object(_)) => m,
-            Some(_) => return Err(ApiError::invalid("metadata", "must be a JSON object")),
-        };
-        crate::perf::runs::model::parse_options(&metadata.to_string())?;
-        let service_mesh = self.service_mesh.unwrap_or_default();
-        if service_mesh.len() > 100 {
-            return Err(ApiError::invalid("serviceMesh", "is longer than 100 characters"));
-        }
-        let content_type = self.content_type.unwrap_or_default();
-        if content_type.len() > 255 {
-            return Err(ApiError::invalid("contentType", "is longer than 255 characters"));
-        }
-        let t = now();
-        Ok(ProfileRow {
-            id,
-            owner: owner.to_string(),
-            name,
-            schedule: self.schedule.filter(|s| !s.is_empty()),
-            load_generators: serde_json::to_string(&generators).unwrap_or_default(),
-            endpoints: serde_json::to_string(&endpoints).unwrap_or_default(),
-            service_mesh,
-            concurrent_request,
-            qps,
-            duration,
-            request_headers: map_text(&headers),
-            request_cookies: map_text(&cookies),
-            request_body: body,
-            content_type,
-            metadata: metadata.to_string(),
-            created_at: existing.map_or(t, |e| e.created_at),
-            updated_at: t,
-            last_run: None,
-            total_results: 0,
-        })
-    }
+/// A row as Meshery's profile JSON, for the reader.
+fn row_value(row: &ProfileRow) -> Value {
+    let json = |t: &str| serde_json::from_str::<Value>(t).unwrap_or(Value::Null);
+    serde_json::json!({
+        "id": row.id,
+        "name": row.name,
+        "schedule": row.schedule,
+        "load_generators": json(&row.load_generators),
+        "endpoints": json(&row.endpoints),
+        "service_mesh": row.service_mesh,
+        "concurrent_request": row.concurrent_request,
+        "qps": row.qps,
+        "duration": row.duration,
+        "request_headers": row.request_headers,
+        "request_cookies": row.request_cookies,
+        "request_body": row.request_body,
+        "content_type": row.content_type,
+        "metadata": json(&row.metadata),
+    })
 }
 
 fn map_text(m: &BTreeMap<String, String>) -> String {
@@ -311,9 +269,8 @@ impl ProfileView {
 mod tests {
     use super::*;
 
-    fn input(v: Value) -> Result<ProfileRow, ApiError> {
-        let i: ProfileInput = serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
-        i.into_row("u", "id".into(), None)
+    fn input(v: Value) -> Result<ProfileRow, ServiceError> {
+        into_row(v, "u", "id".into(), None)
     }
 
     #[test]
@@ -335,6 +292,11 @@ mod tests {
             assert_eq!(row.request_headers, r#"{"x":"1"}"#);
             assert_eq!(row.load_generators, r#"["fortio"]"#);
         }
+        // One duration grammar: what `meshperf run --profile` accepts, the API accepts.
+        for d in ["30", "1 minute", "1m30s"] {
+            let row = input(serde_json::json!({"name": "p", "endpoints": ["http://a/"], "duration": d})).unwrap();
+            assert_eq!(row.duration, d);
+        }
     }
 
     #[test]
@@ -344,20 +306,44 @@ mod tests {
             (serde_json::json!({"name": "p"}), "endpoints"),
             (serde_json::json!({"name": "p", "endpoints": ["ftp://a/"]}), "endpoints[0]"),
             (serde_json::json!({"name": "p", "endpoints": ["http://a/"], "qps": -1}), "qps"),
-            (serde_json::json!({"name": "p", "endpoints": ["http://a/"], "concurrentRequest": 0}), "concurrentRequest"),
+            (
+                serde_json::json!({"name": "p", "endpoints": ["http://a/"], "concurrentRequest": -1}),
+                "concurrentRequest",
+            ),
             (serde_json::json!({"name": "p", "endpoints": ["http://a/"], "duration": "soon"}), "duration"),
             (
                 serde_json::json!({"name": "p", "endpoints": ["http://a/"], "loadGenerators": ["jmeter"]}),
                 "loadGenerators[0]",
             ),
             (serde_json::json!({"name": "p", "endpoints": ["http://a/"], "requestHeaders": "[1]"}), "requestHeaders"),
+            (
+                serde_json::json!({"name": "p", "endpoints": ["https://a/"],
+                    "metadata": {"additional_options": {"ca_cert": "/etc/ssl/ca.pem"}}}),
+                "metadata.additional_options.ca_cert",
+            ),
         ];
         for (body, field) in cases {
             match input(body) {
-                Err(ApiError::Invalid { field: f, .. }) => assert_eq!(f, field),
+                Err(ServiceError::Invalid { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{field}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn stored_profiles_run_with_their_options() {
+        let mut row = input(serde_json::json!({
+            "name": "p", "endpoints": ["http://127.0.0.1:1/"], "qps": 5,
+            "metadata": {"additional_options": "{\"http2\": true, \"stages\": \"1s@10,1s@20\", \"warmup\": \"1s\"}"}
+        }))
+        .unwrap();
+        row.id = "0b8f7c1e-0000-4000-8000-000000000001".into();
+        let (_, request) = request(&row).unwrap();
+        let run = request.into_run().unwrap();
+        assert_eq!(run.plan.http, loadgen::HttpVersion::Http2);
+        assert!(matches!(run.plan.load, loadgen::Load::Open(loadgen::RateShape::Stages(_))));
+        assert_eq!((run.plan.duration, run.plan.warmup), (None, std::time::Duration::from_secs(1)));
+        assert_eq!(run.meta.test_id.as_deref(), Some(row.id.as_str()));
     }
 
     #[test]
@@ -372,5 +358,12 @@ mod tests {
         assert!(masked.contains("authorization"));
         let full = ProfileView::from_row(row, false);
         assert!(full.request_headers.contains("s3cret"));
+    }
+
+    #[test]
+    fn rest_paths_are_camel_case() {
+        assert_eq!(camel("concurrent_request"), "concurrentRequest");
+        assert_eq!(camel("load_generators[0]"), "loadGenerators[0]");
+        assert_eq!(camel("metadata.additional_options.rmp"), "metadata.additional_options.rmp");
     }
 }

@@ -3,7 +3,7 @@
 use smp::ResultDocument;
 use smp::export::Format;
 
-use crate::http::error::ApiError;
+use crate::error::ServiceError;
 
 /// An exported file: its content type, file extension and bytes.
 #[derive(Debug, Clone)]
@@ -17,9 +17,9 @@ pub struct Exported {
 }
 
 /// Exports `doc` as `format` (`smp-json`, `smp-yaml`, `fortio`, `csv`, `hdr-log`).
-pub fn export(doc: &ResultDocument, format: &str) -> Result<Exported, ApiError> {
+pub fn export(doc: &ResultDocument, format: &str) -> Result<Exported, ServiceError> {
     let format: Format = format.parse().map_err(|e: smp::SmpError| {
-        ApiError::invalid("format", e.to_string().trim_start_matches("--format: ").to_string())
+        ServiceError::invalid("format", e.to_string().trim_start_matches("--format: ").to_string())
     })?;
     let (content_type, extension) = match format {
         Format::SmpJson | Format::Fortio => ("application/json", "json"),
@@ -27,6 +27,7 @@ pub fn export(doc: &ResultDocument, format: &str) -> Result<Exported, ApiError> 
         Format::Csv => ("text/csv", "csv"),
         Format::HdrLog => ("text/plain", "hlog"),
     };
-    let body = smp::export::export(doc, format).map_err(|e| ApiError::internal(format!("export as {format}: {e}")))?;
+    let body =
+        smp::export::export(doc, format).map_err(|e| ServiceError::internal(format!("export as {format}: {e}")))?;
     Ok(Exported { content_type, extension, body })
 }

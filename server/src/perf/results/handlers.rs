@@ -6,8 +6,8 @@ use axum::{Extension, Json};
 
 use super::export::export;
 use super::model::ResultView;
+use crate::error::ServiceError;
 use crate::http::AppState;
-use crate::http::error::ApiError;
 use crate::http::input::{Params, page_request};
 use crate::providers::Identity;
 use crate::store::{ResultOrder, ResultRow};
@@ -17,12 +17,12 @@ async fn page(
     me: &Identity,
     profile: Option<&str>,
     query: Option<&str>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, ServiceError> {
     let params = Params::parse(query);
     let req = page_request(&params, true)?;
     let order = match params.text(&["order"]) {
         None => ResultOrder::default(),
-        Some(o) => o.parse::<ResultOrder>().map_err(|e| ApiError::invalid("order", e.to_string()))?,
+        Some(o) => o.parse::<ResultOrder>().map_err(|e| ServiceError::invalid("order", e.to_string()))?,
     };
     let page = state.store.list_results(&me.user_id, profile, &req, order).await?;
     let results: Vec<ResultView> = page.items.into_iter().map(ResultView::from_row).collect();
@@ -40,7 +40,7 @@ pub async fn list_all(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     RawQuery(query): RawQuery,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, ServiceError> {
     page(&state, &me, None, query.as_deref()).await
 }
 
@@ -50,16 +50,16 @@ pub async fn list_for_profile(
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, ServiceError> {
     page(&state, &me, Some(&id), query.as_deref()).await
 }
 
-async fn row(state: &AppState, me: &Identity, id: String) -> Result<ResultRow, ApiError> {
-    state.store.get_result(&me.user_id, &id).await?.ok_or(ApiError::NotFound { what: "result", id })
+async fn row(state: &AppState, me: &Identity, id: String) -> Result<ResultRow, ServiceError> {
+    state.store.get_result(&me.user_id, &id).await?.ok_or(ServiceError::NotFound { what: "result", id })
 }
 
-fn document(row: &ResultRow) -> Result<smp::ResultDocument, ApiError> {
-    smp::ResultDocument::from_json(&row.document).map_err(|e| ApiError::internal(format!("result {}: {e}", row.id)))
+fn document(row: &ResultRow) -> Result<smp::ResultDocument, ServiceError> {
+    smp::ResultDocument::from_json(&row.document).map_err(|e| ServiceError::internal(format!("result {}: {e}", row.id)))
 }
 
 /// `GET /api/user/performance/results/{id}`: one result as JSON.
@@ -67,7 +67,7 @@ pub async fn get(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
-) -> Result<Json<ResultView>, ApiError> {
+) -> Result<Json<ResultView>, ServiceError> {
     Ok(Json(ResultView::from_row(row(&state, &me, id).await?)))
 }
 
@@ -76,7 +76,7 @@ pub async fn smp_yaml(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ServiceError> {
     let row = row(&state, &me, id).await?;
     download(&row, "smp-yaml")
 }
@@ -87,13 +87,13 @@ pub async fn export_one(
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ServiceError> {
     let format = Params::parse(query.as_deref()).text(&["format"]).unwrap_or_else(|| "smp-json".into());
     let row = row(&state, &me, id).await?;
     download(&row, &format)
 }
 
-fn download(row: &ResultRow, format: &str) -> Result<Response, ApiError> {
+fn download(row: &ResultRow, format: &str) -> Result<Response, ServiceError> {
     let out = export(&document(row)?, format)?;
     let disposition = format!("attachment; filename=\"result_{}.{}\"", row.id, out.extension);
     Ok((

@@ -1,54 +1,40 @@
-//! Where a run's load comes from, behind a small trait so the server can run tests on its own
-//! engine ([`LocalExecutor`]) or hand them to registered workers (an executor over the perf
-//! gRPC service plugs in the same way).
+//! Where a run's load comes from, behind a small trait: this process's engine
+//! ([`LocalExecutor`]) or registered load workers ([`super::WorkersExecutor`]).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use loadgen::{RunPlan, SecondStats};
+use loadgen::{Snapshot, Stats, ValidatedPlan};
 use smp::{ResultDocument, RunMeta};
 use tokio::sync::{mpsc, oneshot};
 
-/// Progress of a run, about once a second.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Progress {
-    /// Seconds since the measured window opened.
-    pub elapsed_s: f64,
-    /// Requests finished since the window opened.
-    pub requests: u64,
-    /// Errors since the window opened.
-    pub errors: u64,
-    /// Requests per second over the last interval.
-    pub rate: f64,
-    /// Median latency over the last interval, ms.
-    pub p50_ms: f64,
-    /// 99th percentile over the last interval, ms.
-    pub p99_ms: f64,
+/// What an execution ends with.
+#[derive(Debug)]
+pub struct Executed {
+    /// The result document.
+    pub document: ResultDocument,
+    /// The exact totals and histograms, when the engine ran here.
+    pub stats: Option<Stats>,
+    /// The measured window.
+    pub elapsed: Duration,
+    /// Whether it was cancelled.
+    pub cancelled: bool,
 }
-
-impl Progress {
-    /// A one-line summary for the SSE `message`.
-    pub fn message(&self) -> String {
-        format!(
-            "{:.0}s: {} requests, {:.1} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
-            self.elapsed_s, self.requests, self.rate, self.p50_ms, self.p99_ms, self.errors
-        )
-    }
-}
-
-/// The final outcome of an execution: the result document or why there is none.
-pub type Outcome = Result<ResultDocument, String>;
 
 /// A run being executed.
 pub struct Execution {
-    /// Progress; closes when the load has stopped.
-    pub progress: mpsc::UnboundedReceiver<Progress>,
+    /// When measuring starts (the plan's start instant, or now).
+    pub start_at: SystemTime,
+    /// Worker threads.
+    pub threads: u32,
+    /// One snapshot a second; closes when the load has stopped.
+    pub progress: mpsc::UnboundedReceiver<Arc<Snapshot>>,
     /// Asks the run to stop early (its partial result still arrives on `done`).
     pub cancel: Arc<dyn Fn() + Send + Sync>,
-    /// Resolves to the result.
-    pub done: Pin<Box<dyn Future<Output = Outcome> + Send>>,
+    /// Resolves to the result, or why there is none.
+    pub done: Pin<Box<dyn Future<Output = Result<Executed, String>> + Send>>,
 }
 
 /// Runs plans somewhere.
@@ -57,7 +43,7 @@ pub trait Executor: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     /// Starts `plan`; `meta` labels the result. Must be called inside a tokio runtime.
-    fn execute(&self, plan: RunPlan, meta: RunMeta) -> Result<Execution, String>;
+    fn execute(&self, plan: ValidatedPlan, meta: RunMeta) -> Result<Execution, String>;
 }
 
 /// Runs plans on this process's engine (`loadgen`).
@@ -69,31 +55,32 @@ impl Executor for LocalExecutor {
         "local"
     }
 
-    fn execute(&self, plan: RunPlan, meta: RunMeta) -> Result<Execution, String> {
+    fn execute(&self, plan: ValidatedPlan, meta: RunMeta) -> Result<Execution, String> {
+        let start_at = plan.start_at.unwrap_or_else(SystemTime::now);
+        let threads = plan.threads;
         let mut handle = loadgen::start(plan).map_err(|e| e.to_string())?;
         let canceller = handle.canceller();
         let (progress_tx, progress) = mpsc::unbounded_channel();
         let (done_tx, done_rx) = oneshot::channel();
         tokio::spawn(async move {
             while let Some(snapshot) = handle.next_snapshot().await {
-                let s = SecondStats::from_snapshot(&snapshot);
-                let _ = progress_tx.send(Progress {
-                    elapsed_s: snapshot.elapsed.as_secs_f64(),
-                    requests: snapshot.total_responses + snapshot.total_errors,
-                    errors: snapshot.total_errors,
-                    rate: s.rate,
-                    p50_ms: s.p50_us as f64 / 1000.0,
-                    p99_ms: s.p99_us as f64 / 1000.0,
-                });
+                let _ = progress_tx.send(Arc::new(snapshot));
             }
             drop(progress_tx);
             let outcome = match handle.wait().await {
-                Ok(report) => Ok(ResultDocument::from_report(&report, &meta)),
+                Ok(report) => Ok(Executed {
+                    document: ResultDocument::from_report(&report, &meta),
+                    elapsed: report.elapsed,
+                    cancelled: report.cancelled,
+                    stats: Some(report.stats),
+                }),
                 Err(e) => Err(e.to_string()),
             };
             let _ = done_tx.send(outcome);
         });
         Ok(Execution {
+            start_at,
+            threads,
             progress,
             cancel: Arc::new(move || canceller.cancel()),
             done: Box::pin(async move {

@@ -1,21 +1,84 @@
-//! Handlers that start runs (streaming server-sent events) and look at or cancel them.
+//! The REST door of runs: Meshery's run routes (a stored profile with query overrides, query
+//! parameters alone, or an SMP body) translated into one run request and started through the
+//! pipeline; events streamed as Meshery's server-sent events; runs listed, followed, cancelled.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::Stream;
+use loadgen::Field;
+use serde::Serialize;
+use smp::profile::TestProfile;
+use smp::request::RunRequest;
 use tokio::sync::broadcast;
 
-use super::manager::RunEvent;
-use super::model::RunSpec;
+use super::events::{Door, EventKind, Progress, RunEvent};
+use super::query;
+use super::registry::Placement;
+use crate::error::ServiceError;
 use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::input::{Body, Params};
+use crate::http::input::{Body, Params, off_thread};
+use crate::perf::pipeline::Start;
+use crate::perf::profiles::model::{self as profile_model, camel};
+use crate::perf::results::ResultView;
 use crate::providers::Identity;
 use crate::store::RunRow;
+
+/// One server-sent event: Meshery's `{"status","message","result"}` plus meshperf's `runId`
+/// and `progress`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SseEvent {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Arc<ResultView>>,
+    run_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<Progress>,
+}
+
+impl SseEvent {
+    fn info(run_id: &str, message: impl Into<String>) -> Self {
+        SseEvent { status: "info", message: Some(message.into()), result: None, run_id: run_id.into(), progress: None }
+    }
+}
+
+/// Meshery's sequence of events for one run event.
+fn sse_events(event: &RunEvent) -> Vec<SseEvent> {
+    let id = event.run.id.as_str();
+    match &event.kind {
+        EventKind::Queued => vec![SseEvent::info(id, "Initiating load test . . . ")],
+        EventKind::Started { .. } => Vec::new(),
+        EventKind::Progress { snapshot, .. } => {
+            let p = Progress::of(snapshot);
+            vec![SseEvent { progress: Some(p.clone()), ..SseEvent::info(id, p.message()) }]
+        }
+        EventKind::Cancelling { reason } => vec![SseEvent::info(id, format!("Cancelling the load test: {reason}"))],
+        EventKind::Finished(outcome) => {
+            let mut out = vec![
+                SseEvent::info(id, "Load test completed, fetching metadata now"),
+                SseEvent::info(id, "Obtained the needed metadatas, attempting to persist the result"),
+                SseEvent::info(id, "Done persisting the load test results."),
+            ];
+            out.push(SseEvent {
+                status: "success",
+                message: Some(outcome.message.clone()),
+                result: outcome.stored.clone().map(|row| Arc::new(ResultView::from_row(row))),
+                ..SseEvent::info(id, "")
+            });
+            out
+        }
+        EventKind::Ended { message, .. } => {
+            vec![SseEvent { status: "error", message: Some(message.clone()), ..SseEvent::info(id, "") }]
+        }
+    }
+}
 
 /// The events of a run as an SSE stream that ends after the final event. Dropping it (the
 /// client went away) does not stop the run.
@@ -28,8 +91,14 @@ fn sse(events: broadcast::Receiver<RunEvent>) -> Response {
             match rx.recv().await {
                 Ok(event) => {
                     let last = event.is_final();
-                    let data = serde_json::to_string(&event).unwrap_or_default();
-                    return Some((Ok::<_, Infallible>(Event::default().data(data)), (rx, last)));
+                    let items: Vec<Result<Event, Infallible>> = sse_events(&event)
+                        .iter()
+                        .map(|e| Ok(Event::default().data(serde_json::to_string(e).unwrap_or_default())))
+                        .collect();
+                    if items.is_empty() {
+                        continue;
+                    }
+                    return Some((futures_util::stream::iter(items), (rx, last)));
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::debug!(skipped = n, "a slow SSE client skipped events");
@@ -38,7 +107,7 @@ fn sse(events: broadcast::Receiver<RunEvent>) -> Response {
             }
         }
     });
-    sse_response(stream)
+    sse_response(futures_util::StreamExt::flatten(stream))
 }
 
 fn sse_response(stream: impl Stream<Item = Result<Event, Infallible>> + Send + 'static) -> Response {
@@ -48,10 +117,22 @@ fn sse_response(stream: impl Stream<Item = Result<Event, Infallible>> + Send + '
     resp
 }
 
-async fn start(state: &AppState, me: &Identity, mut spec: RunSpec) -> Result<Response, ApiError> {
-    spec.check_policy(&state.config).await?;
-    spec.plan.connect_policy = Some(std::sync::Arc::new(state.config.allow.clone()));
-    let submitted = state.runs.submit(&me.user_id, spec).await?;
+async fn start(
+    state: &AppState,
+    me: &Identity,
+    request: RunRequest,
+    name: impl Fn(Field) -> String,
+    profile_id: Option<String>,
+) -> Result<Response, ServiceError> {
+    let start = Start {
+        owner: me.user_id.clone(),
+        door: Door::Rest,
+        profile_id,
+        client_id: None,
+        may_queue: true,
+        placement: Placement::Configured,
+    };
+    let submitted = state.pipeline.start(request, name, start).await?;
     let mut resp = sse(submitted.events);
     if let Ok(v) = http::HeaderValue::from_str(&submitted.run_id) {
         resp.headers_mut().insert("x-meshperf-run-id", v);
@@ -66,28 +147,50 @@ pub async fn run_profile(
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let profile = state.store.get_profile(&me.user_id, &id).await?.ok_or(ApiError::NotFound { what: "profile", id })?;
-    let spec = RunSpec::from_query(&Params::parse(query.as_deref()), Some(&profile))?;
-    start(&state, &me, spec).await
+) -> Result<Response, ServiceError> {
+    let row = state.store.get_profile(&me.user_id, &id).await?.ok_or(ServiceError::NotFound { what: "profile", id })?;
+    let (test, mut request) = profile_model::request(&row)?;
+    let over = query::request(&Params::parse(query.as_deref()), true)?;
+    let given = over.clone();
+    request.overlay(over);
+    let name = move |f: Field| match query::name(f).filter(|_| given.sets(f)) {
+        Some(param) => param.to_string(),
+        None => profile_model::field_name(&test, f),
+    };
+    start(&state, &me, request, name, Some(row.id.clone())).await
 }
 
 /// `GET|POST /api/perf/profile`: an ad-hoc run from query parameters, or from an SMP test
-/// config in the body (YAML, or JSON with `Content-Type: application/json`).
+/// config in the body (YAML, or JSON: `{test, mesh}`, a bare config or a Meshery profile).
 pub async fn run_adhoc(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     RawQuery(query): RawQuery,
     body: Body,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ServiceError> {
     let params = Params::parse(query.as_deref());
-    let spec = if !body.is_blank() && params.text(&["cert"]).as_deref() != Some("true") {
-        let text = std::str::from_utf8(&body.bytes).map_err(|_| ApiError::invalid("(body)", "is not UTF-8 text"))?;
-        RunSpec::from_smp_body(text)?
-    } else {
-        RunSpec::from_query(&params, None)?
-    };
-    start(&state, &me, spec).await
+    if body.is_blank() || params.text(&["cert"]).as_deref() == Some("true") {
+        let request = query::request(&params, false)?;
+        let name = |f: Field| query::name(f).map_or_else(|| f.name(), String::from);
+        return start(&state, &me, request, name, None).await;
+    }
+    let value = body.value().await?;
+    let test = off_thread(move || TestProfile::from_value(value)).await?.map_err(|e| smp_body_error(&e))?;
+    let mut requests = test.requests().map_err(|e| smp_body_error(&e))?;
+    if requests.len() != 1 {
+        return Err(ServiceError::invalid(
+            "(body)",
+            format!("the config has {} clients; a run takes one client", requests.len()),
+        ));
+    }
+    let request = requests.remove(0);
+    let name = move |f: Field| camel(&test.path_of(0, f));
+    start(&state, &me, request, name, None).await
+}
+
+/// A profile reader's error in an SMP body, named by its path in the body.
+fn smp_body_error(e: &smp::SmpError) -> ServiceError {
+    profile_model::smp_error(e)
 }
 
 /// A run as the API returns it.
@@ -100,6 +203,8 @@ pub struct RunView {
     pub name: String,
     /// `queued`, `running`, `completed`, `failed`, `cancelled` or `interrupted`.
     pub state: String,
+    /// The door it came in through: `rest`, `grpc` or `adapter`.
+    pub door: String,
     /// Why it ended as it did.
     pub message: String,
     /// The profile it ran.
@@ -125,6 +230,7 @@ impl From<RunRow> for RunView {
             id: r.id,
             name: r.name,
             state: r.state,
+            door: r.door,
             message: r.message,
             profile_id: r.profile_id,
             requested_generator: r.requested_generator,
@@ -141,7 +247,7 @@ pub async fn list(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     RawQuery(query): RawQuery,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, ServiceError> {
     let req = crate::http::input::page_request(&Params::parse(query.as_deref()), false)?;
     let (rows, total) = state.store.list_runs(&me.user_id, req.page_size, req.offset()).await?;
     let runs: Vec<RunView> = rows.into_iter().map(RunView::from).collect();
@@ -153,8 +259,8 @@ pub async fn get(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
-) -> Result<Json<RunView>, ApiError> {
-    let row = state.store.get_run(&me.user_id, &id).await?.ok_or(ApiError::NotFound { what: "run", id })?;
+) -> Result<Json<RunView>, ServiceError> {
+    let row = state.store.get_run(&me.user_id, &id).await?.ok_or(ServiceError::NotFound { what: "run", id })?;
     Ok(Json(row.into()))
 }
 
@@ -163,8 +269,8 @@ pub async fn events(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    match state.runs.subscribe(&me.user_id, &id) {
+) -> Result<Response, ServiceError> {
+    match state.pipeline.registry.subscribe(&me.user_id, &id) {
         Some(rx) => Ok(sse(rx)),
         None => Err(ended_or_missing(&state, &me, id).await),
     }
@@ -176,8 +282,8 @@ pub async fn cancel(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    if state.runs.cancel(&me.user_id, &id) {
+) -> Result<Response, ServiceError> {
+    if state.pipeline.registry.cancel(&me.user_id, &id, &format!("cancelled by {}", me.user_id)) {
         tracing::info!(run = %id, user = %me.user_id, "run cancellation asked");
         let body = Json(serde_json::json!({ "id": id, "state": "cancelling" }));
         return Ok((http::StatusCode::ACCEPTED, body).into_response());
@@ -185,10 +291,10 @@ pub async fn cancel(
     Err(ended_or_missing(&state, &me, id).await)
 }
 
-async fn ended_or_missing(state: &AppState, me: &Identity, id: String) -> ApiError {
+async fn ended_or_missing(state: &AppState, me: &Identity, id: String) -> ServiceError {
     match state.store.get_run(&me.user_id, &id).await {
-        Ok(Some(row)) => ApiError::Conflict(format!("run {id} has already ended ({})", row.state)),
-        Ok(None) => ApiError::NotFound { what: "run", id },
+        Ok(Some(row)) => ServiceError::Conflict(format!("run {id} has already ended ({})", row.state)),
+        Ok(None) => ServiceError::NotFound { what: "run", id },
         Err(e) => e.into(),
     }
 }

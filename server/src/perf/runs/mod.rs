@@ -1,20 +1,22 @@
-//! Runs: starting load tests over REST, streaming their progress as server-sent events,
-//! queueing them under a concurrency cap, cancelling them, and storing their results.
+//! Runs: the one registry every door's runs go through, where they execute, their events, and
+//! the REST door (Meshery's run routes, SSE, run status and cancel).
 //!
 //! # Layout
-//! - [`model`]: the run request (query parameters, profile, SMP body) and the safety checks.
+//! - [`registry`]: [`RunRegistry`], one record per run, the slots, the watchdog, shutdown.
+//! - [`events`]: [`RunEvent`], the one event type every listener reads.
 //! - [`executor`]: [`Executor`], where load comes from; [`LocalExecutor`] runs it in process.
 //! - [`workers`]: [`WorkersExecutor`], runs split over registered load workers (gRPC).
-//! - [`manager`]: [`RunManager`], the queue, the run tasks and their events.
-//! - [`handlers`]: the axum handlers (SSE streams, run status, cancel).
+//! - [`query`]: Meshery's run query parameters as a run request.
+//! - [`handlers`]: the REST door (SSE streams, run status, cancel).
 
+pub mod events;
 pub mod executor;
 pub mod handlers;
-pub mod manager;
-pub mod model;
+pub mod query;
+pub mod registry;
 pub mod workers;
 
-pub use executor::{Execution, Executor, LocalExecutor, Progress};
-pub use manager::{RunEvent, RunManager};
-pub use model::RunSpec;
+pub use events::{Door, EventKind, Outcome, Progress, RunEvent, RunInfo};
+pub use executor::{Executed, Execution, Executor, LocalExecutor};
+pub use registry::{Limits, Placement, RunRegistry, Submission, Submitted};
 pub use workers::WorkersExecutor;

@@ -1,14 +1,16 @@
 //! Runs on registered load workers: the plan is split over `MESHPERF_WORKERS` through the perf
-//! gRPC service (each worker enforces its own allow-list and ceilings too), progress is the
-//! merged snapshots, and the result is the exact merge with a per-worker breakdown.
+//! gRPC service (each worker admits its share under its own allow-list and ceilings too),
+//! progress is the merged snapshots, and the result is the exact merge with a per-worker
+//! breakdown.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use loadgen::{RunPlan, SecondStats};
+use loadgen::ValidatedPlan;
 use smp::RunMeta;
 use tokio::sync::{mpsc, oneshot};
 
-use super::executor::{Execution, Executor, Progress};
+use super::executor::{Executed, Execution, Executor};
 use crate::perf::distributed::{DistributedCancel, DistributedOptions, run_distributed};
 
 /// Executes runs over a fixed set of workers sharing one token.
@@ -30,8 +32,10 @@ impl Executor for WorkersExecutor {
         "workers"
     }
 
-    fn execute(&self, plan: RunPlan, meta: RunMeta) -> Result<Execution, String> {
+    fn execute(&self, plan: ValidatedPlan, meta: RunMeta) -> Result<Execution, String> {
         let options = DistributedOptions::new(self.workers.clone(), self.token.clone(), meta);
+        let start_at = SystemTime::now() + options.start_delay;
+        let threads = plan.threads;
         let cancel = DistributedCancel::new();
         let (progress_tx, progress) = mpsc::unbounded_channel();
         let (done_tx, done_rx) = oneshot::channel();
@@ -46,21 +50,24 @@ impl Executor for WorkersExecutor {
                 }
             };
             let outcome = runtime.block_on(run_distributed(plan, options, handle, |snapshot| {
-                let s = SecondStats::from_snapshot(snapshot);
-                let _ = progress_tx.send(Progress {
-                    elapsed_s: snapshot.elapsed.as_secs_f64(),
-                    requests: snapshot.total_responses + snapshot.total_errors,
-                    errors: snapshot.total_errors,
-                    rate: s.rate,
-                    p50_ms: s.p50_us as f64 / 1000.0,
-                    p99_ms: s.p99_us as f64 / 1000.0,
-                });
+                let _ = progress_tx.send(Arc::new(snapshot.clone()));
             }));
             drop(progress_tx);
-            let _ = done_tx.send(outcome.map(|r| r.document).map_err(|e| e.to_string()));
+            let _ = done_tx.send(
+                outcome
+                    .map(|r| Executed {
+                        elapsed: r.report.elapsed,
+                        cancelled: r.report.cancelled,
+                        stats: None,
+                        document: r.document,
+                    })
+                    .map_err(|e| e.to_string()),
+            );
         });
         thread.map_err(|e| format!("cannot start the distributed run's thread: {e}"))?;
         Ok(Execution {
+            start_at,
+            threads,
             progress,
             cancel: Arc::new(move || cancel.cancel()),
             done: Box::pin(async move {

@@ -1,59 +1,29 @@
-//! What keeps a worker from becoming an open relay: the shared token, the target allow-list
-//! (checked on resolved addresses) and the ceilings on what one run may ask for.
+//! Where load may go: an allow-list of networks and host names, checked on the addresses a
+//! target resolves to when a run is admitted, and again by the engine at connect time.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
-use std::time::Duration;
 
-use loadgen::{Load, RateShape, RunPlan};
-use tonic::metadata::MetadataMap;
+use loadgen::RunPlan;
 
-use super::error::WorkerError;
-
-/// The worker's shared secret, compared in constant time.
-#[derive(Clone)]
-pub struct Token(String);
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(***)")
-    }
-}
-
-impl Token {
-    /// A token; empty tokens are refused because they would let anyone in.
-    pub fn new(secret: impl Into<String>) -> Result<Self, WorkerError> {
-        let secret = secret.into();
-        if secret.trim().is_empty() {
-            return Err(WorkerError::invalid("--token", "the token is empty; give a long random secret"));
-        }
-        Ok(Token(secret))
-    }
-
-    /// Checks the `authorization: Bearer TOKEN` metadata of a call.
-    pub fn check(&self, metadata: &MetadataMap) -> Result<(), WorkerError> {
-        let value = metadata.get("authorization").ok_or(WorkerError::MissingToken)?;
-        let text = value.to_str().map_err(|_| WorkerError::WrongToken)?;
-        let given =
-            text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")).ok_or(WorkerError::WrongToken)?;
-        if constant_time_eq(given.trim().as_bytes(), self.0.as_bytes()) { Ok(()) } else { Err(WorkerError::WrongToken) }
-    }
-
-    /// The `authorization` header value a client sends.
-    pub fn bearer(&self) -> String {
-        format!("Bearer {}", self.0)
-    }
-}
-
-/// Compares two byte strings in time that depends only on their lengths.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let len = a.len().max(b.len());
-    let mut diff = u8::from(a.len() != b.len());
-    for i in 0..len {
-        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0xff);
-    }
-    diff == 0
+/// Why a target is not allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowError {
+    /// It resolves outside the list.
+    Refused {
+        /// The URL.
+        target: String,
+        /// Which address fell outside.
+        reason: String,
+    },
+    /// Its host name does not resolve, so it cannot be judged.
+    Unresolvable {
+        /// The host.
+        host: String,
+        /// The resolver's error.
+        reason: String,
+    },
 }
 
 /// An IP network: an address and a prefix length.
@@ -212,7 +182,7 @@ impl AllowList {
 
     /// Checks every target of `plan`: IP literals directly, host names by an entry naming them
     /// or else by every address they resolve to.
-    pub async fn check_plan(&self, plan: &RunPlan) -> Result<(), WorkerError> {
+    pub async fn check_plan(&self, plan: &RunPlan) -> Result<(), AllowError> {
         for target in &plan.targets {
             let (host, port) = target.authority();
             self.check_host(&host, port, target.url.as_str()).await?;
@@ -220,8 +190,8 @@ impl AllowList {
         Ok(())
     }
 
-    async fn check_host(&self, host: &str, port: u16, url: &str) -> Result<(), WorkerError> {
-        let refuse = |reason: String| WorkerError::TargetRefused { target: url.to_string(), reason };
+    async fn check_host(&self, host: &str, port: u16, url: &str) -> Result<(), AllowError> {
+        let refuse = |reason: String| AllowError::Refused { target: url.to_string(), reason };
         if let Ok(ip) = host.parse::<IpAddr>() {
             return if self.allows_ip(ip) { Ok(()) } else { Err(refuse(format!("{ip} is outside {self}"))) };
         }
@@ -230,7 +200,7 @@ impl AllowList {
         }
         let addrs = tokio::net::lookup_host((host, port))
             .await
-            .map_err(|e| WorkerError::Unresolvable { host: host.to_string(), reason: e.to_string() })?;
+            .map_err(|e| AllowError::Unresolvable { host: host.to_string(), reason: e.to_string() })?;
         let mut any = false;
         for addr in addrs {
             any = true;
@@ -238,11 +208,7 @@ impl AllowList {
                 return Err(refuse(format!("{host} resolves to {} which is outside {self}", addr.ip())));
             }
         }
-        if any {
-            Ok(())
-        } else {
-            Err(WorkerError::Unresolvable { host: host.to_string(), reason: "no address".into() })
-        }
+        if any { Ok(()) } else { Err(AllowError::Unresolvable { host: host.to_string(), reason: "no address".into() }) }
     }
 }
 
@@ -260,70 +226,6 @@ impl fmt::Display for AllowList {
     }
 }
 
-/// Ceilings on what one run may ask of this worker.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
-    /// Runs at once.
-    pub max_runs: usize,
-    /// Requests per second this worker sends (its share of the plan's rate).
-    pub max_rate: f64,
-    /// Connections this worker opens.
-    pub max_connections: u32,
-    /// Warm-up plus measured duration.
-    pub max_duration: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { max_runs: 1, max_rate: 100_000.0, max_connections: 1_000, max_duration: Duration::from_secs(600) }
-    }
-}
-
-impl Limits {
-    /// Checks `plan` against the ceilings and bounds its length: a plan without a duration
-    /// (one that runs until a request count is reached) gets the duration ceiling as its cap.
-    pub fn apply(&self, plan: &mut RunPlan) -> Result<(), WorkerError> {
-        if plan.connections > self.max_connections {
-            return Err(WorkerError::Ceiling {
-                what: "connections",
-                value: plan.connections.to_string(),
-                limit: self.max_connections.to_string(),
-                flag: "--max-connections",
-            });
-        }
-        if let Load::Open(shape) = &plan.load {
-            let peak = match shape {
-                RateShape::Constant(r) => *r,
-                RateShape::Ramp { from, to } => from.max(*to),
-                RateShape::Stages(stages) => stages.iter().map(|s| s.rate).fold(0.0, f64::max),
-            };
-            let share = peak / f64::from(plan.shard.count.max(1));
-            if share > self.max_rate {
-                return Err(WorkerError::Ceiling {
-                    what: "rate",
-                    value: format!("{share:.0}/s"),
-                    limit: format!("{:.0}/s", self.max_rate),
-                    flag: "--max-rate",
-                });
-            }
-        }
-        let measured = plan.measured_duration();
-        let total = measured.unwrap_or_default() + plan.warmup;
-        if total > self.max_duration || (measured.is_none() && plan.warmup >= self.max_duration) {
-            return Err(WorkerError::Ceiling {
-                what: "duration",
-                value: humantime::format_duration(total).to_string(),
-                limit: humantime::format_duration(self.max_duration).to_string(),
-                flag: "--max-duration",
-            });
-        }
-        if measured.is_none() {
-            plan.duration = Some(self.max_duration - plan.warmup);
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,21 +233,6 @@ mod tests {
 
     fn entry(s: &str) -> AllowEntry {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn token_is_checked() {
-        let token = Token::new("s3cret").unwrap();
-        let mut md = MetadataMap::new();
-        assert!(matches!(token.check(&md), Err(WorkerError::MissingToken)));
-        md.insert("authorization", "Bearer nope".parse().unwrap());
-        assert!(matches!(token.check(&md), Err(WorkerError::WrongToken)));
-        md.insert("authorization", token.bearer().parse().unwrap());
-        token.check(&md).unwrap();
-        assert!(Token::new(" ").is_err());
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
-        assert!(!constant_time_eq(b"", b"\xff"));
     }
 
     #[test]
@@ -386,32 +273,8 @@ mod tests {
         list.check_plan(&plan("http://localhost:1/")).await.unwrap();
         list.check_plan(&plan("http://[::1]:1/")).await.unwrap();
         let err = list.check_plan(&plan("http://10.1.2.3/")).await.unwrap_err();
-        assert!(matches!(err, WorkerError::TargetRefused { .. }), "{err}");
-        assert!(err.to_string().contains("--allow"), "{err}");
+        assert!(matches!(err, AllowError::Refused { .. }), "{err:?}");
         let named = AllowList::new(vec![entry("*.example.invalid")]);
         named.check_plan(&plan("http://svc.example.invalid/")).await.unwrap();
-    }
-
-    #[test]
-    fn ceilings() {
-        let limits =
-            Limits { max_runs: 1, max_rate: 100.0, max_connections: 10, max_duration: Duration::from_secs(60) };
-        let mut plan = RunPlan::new(vec![Target::get("http://127.0.0.1/").unwrap()]);
-        plan.connections = 11;
-        assert!(matches!(limits.apply(&mut plan), Err(WorkerError::Ceiling { what: "connections", .. })));
-        plan.connections = 10;
-        plan.load = Load::Open(RateShape::Constant(300.0));
-        plan.shard = loadgen::Shard { index: 0, count: 3 };
-        limits.apply(&mut plan).unwrap();
-        plan.shard = loadgen::Shard::default();
-        let err = limits.apply(&mut plan).unwrap_err();
-        assert!(err.to_string().contains("--max-rate"), "{err}");
-        plan.load = Load::Closed;
-        plan.duration = Some(Duration::from_secs(61));
-        assert!(matches!(limits.apply(&mut plan), Err(WorkerError::Ceiling { what: "duration", .. })));
-        plan.duration = None;
-        plan.max_requests = Some(1000);
-        limits.apply(&mut plan).unwrap();
-        assert_eq!(plan.duration, Some(Duration::from_secs(60)));
     }
 }

@@ -1,0 +1,98 @@
+//! [`RunRequest::into_run`]: the one conversion from a request to a validated plan.
+
+use std::time::Duration;
+
+use loadgen::{Field, HttpVersion, Load, PlanError, RateShape, RunPlan, Target, TlsOptions};
+
+use super::{DEFAULT_CONNECTIONS, DEFAULT_DURATION, PemSource, RunRequest, ValidRun};
+use crate::result::RunMeta;
+
+impl RunRequest {
+    /// Applies the defaults, builds the plan and validates it. Errors name the field neutrally
+    /// ([`Field`]); the front end words them in its own terms.
+    pub fn into_run(self) -> Result<ValidRun, PlanError> {
+        let meta = self.run_meta();
+        let body = self.body.unwrap_or_default();
+        let method = self.method.unwrap_or(if body.is_empty() { http::Method::GET } else { http::Method::POST });
+        let has_content_type = self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        let mut targets = Vec::with_capacity(self.urls.len());
+        for (i, url) in self.urls.iter().enumerate() {
+            let mut t = Target::get(url).map_err(|e| e.at(Field::Url(i)))?;
+            t.method = method.clone();
+            t.body = body.clone();
+            for (name, value) in &self.headers {
+                t.add_header(name, value).map_err(|e| e.at(Field::Header))?;
+            }
+            if !self.cookies.is_empty() {
+                let line = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+                t.add_header("cookie", &line).map_err(|e| e.at(Field::Cookies))?;
+            }
+            if let Some(ct) = self.content_type.as_deref().filter(|c| !c.is_empty() && !has_content_type) {
+                t.add_header("content-type", ct).map_err(|e| e.at(Field::ContentType))?;
+            }
+            targets.push(t);
+        }
+        let mut plan = RunPlan::new(targets);
+        plan.connections = self.connections.unwrap_or(DEFAULT_CONNECTIONS);
+        plan.threads = self.threads.unwrap_or_else(|| loadgen::plan::default_threads().min(plan.connections).max(1));
+        plan.load = self.load.unwrap_or_default();
+        let stages = matches!(plan.load, Load::Open(RateShape::Stages(_)));
+        plan.duration = match (self.duration, self.max_requests) {
+            (Some(d), _) => Some(d),
+            (None, Some(_)) => None,
+            (None, None) if stages => None,
+            (None, None) => Some(DEFAULT_DURATION),
+        };
+        plan.max_requests = self.max_requests;
+        plan.warmup = self.warmup.unwrap_or(Duration::ZERO);
+        plan.timeout = self.timeout.unwrap_or(loadgen::plan::DEFAULT_TIMEOUT);
+        if self.http2 == Some(true) {
+            plan.http = HttpVersion::Http2;
+        }
+        plan.h2_streams = self.h2_streams.unwrap_or(1);
+        plan.tls = TlsOptions {
+            ca_certs: pem(Field::CaCert, self.tls.ca_certs)?,
+            client_cert: pem(Field::ClientCert, self.tls.client_cert)?,
+            client_key: pem(Field::ClientKey, self.tls.client_key)?,
+            insecure: self.tls.insecure.unwrap_or(false),
+        };
+        if let Some(shard) = self.shard {
+            plan.shard = shard;
+        }
+        plan.start_at = self.start_at;
+        Ok(ValidRun { plan: plan.validate()?, meta })
+    }
+
+    fn run_meta(&self) -> RunMeta {
+        let name = self
+            .meta
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("meshperf run {}", self.urls.join(" ")));
+        let mut meta = RunMeta::new(name.trim());
+        meta.labels.clone_from(&self.meta.labels);
+        if let Some(mesh) = self.meta.mesh.as_deref().filter(|m| !m.is_empty() && !m.eq_ignore_ascii_case("none")) {
+            meta.labels.insert("mesh".into(), mesh.to_string());
+        }
+        meta.requested_generator = self.meta.generator.clone().filter(|g| !g.is_empty());
+        meta.test_id = self.meta.test_id.clone().filter(|t| !t.is_empty());
+        meta
+    }
+}
+
+/// PEM bytes; a file named here is refused (whoever may read files read them already).
+fn pem(field: Field, source: Option<PemSource>) -> Result<Option<loadgen::Pem>, PlanError> {
+    match source {
+        None => Ok(None),
+        Some(PemSource::Pem(p)) if p.is_empty() => Ok(None),
+        Some(PemSource::Pem(p)) => Ok(Some(p)),
+        Some(PemSource::File(path)) => Err(PlanError::new(
+            field,
+            format!(
+                "names the file {:?}; no file is read on a caller's behalf here, give the PEM text instead",
+                path.display().to_string().chars().take(100).collect::<String>()
+            ),
+        )),
+    }
+}
