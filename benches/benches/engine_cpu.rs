@@ -87,7 +87,7 @@ fn engine_cpu(c: &mut Criterion, port: u16) {
                     plan.load = Load::Open(RateShape::Constant(r));
                 }
                 let before = cpu();
-                let report = loadgen::run_blocking(plan).unwrap();
+                let report = loadgen::run_blocking(plan.validate().unwrap()).unwrap();
                 assert_eq!(report.stats.error_total(), 0);
                 cpu() - before
             });
