@@ -144,9 +144,6 @@ impl Io {
 
     /// Reads what is available into the spare capacity of `buf`; 0 means end of stream.
     async fn read_some(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(16 * 1024);
-        }
         match self {
             Io::Plain(s) => loop {
                 match s.try_read_buf(buf) {
@@ -232,6 +229,12 @@ pub(crate) struct Exchange {
     pub(crate) bytes: u64,
 }
 
+/// First size of a connection's read buffer: a small response fits, and thousands of
+/// connections share heap pages instead of touching one page (or more) each.
+const READ_BUF_MIN: usize = 1024;
+/// The read buffer doubles while reads fill it, up to this size (large bodies).
+const READ_BUF_MAX: usize = 64 * 1024;
+
 /// A keep-alive HTTP/1.1 connection with its read buffer.
 #[derive(Debug)]
 pub(crate) struct H1Conn {
@@ -244,7 +247,7 @@ pub(crate) struct H1Conn {
 impl H1Conn {
     /// Wraps a connected stream.
     pub(crate) fn new(io: Io) -> Self {
-        H1Conn { io, buf: Vec::with_capacity(16 * 1024), pos: 0, reader: ResponseReader::new(false) }
+        H1Conn { io, buf: Vec::new(), pos: 0, reader: ResponseReader::new(false) }
     }
 
     /// Sends prebuilt request bytes and reads one whole response.
@@ -266,7 +269,17 @@ impl H1Conn {
                     return Ok(Exchange { status, keep_alive, bytes });
                 }
             }
+            let cap = self.buf.capacity();
+            if cap - self.buf.len() < READ_BUF_MIN / 2 {
+                // Double (a head or body larger than the buffer), at least to the minimum.
+                self.buf.reserve(cap.clamp(READ_BUF_MIN, READ_BUF_MAX));
+            }
+            let spare = self.buf.capacity() - self.buf.len();
             let n = self.io.read_some(&mut self.buf).await.map_err(|e| ErrorKind::from_io(&e))?;
+            if n == spare && self.buf.capacity() < READ_BUF_MAX {
+                // The read filled the buffer: more is waiting, so read more at a time.
+                self.buf.reserve(self.buf.capacity());
+            }
             if n == 0 {
                 if self.reader.until_close() {
                     return Ok(Exchange { status: self.reader.status(), keep_alive: false, bytes });
@@ -281,4 +294,44 @@ impl H1Conn {
 
 fn parse_kind(_: ParseError) -> ErrorKind {
     ErrorKind::Protocol
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The read buffer starts small and grows for a large head and body; every byte is counted.
+    #[test]
+    fn small_buffer_grows_for_large_responses() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let big_header = format!("X-Big: {}\r\n", "h".repeat(3000));
+            let body = vec![b'b'; 200_000];
+            let mut first =
+                format!("HTTP/1.1 200 OK\r\n{big_header}Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+            first.extend_from_slice(&body);
+            let second = b"HTTP/1.1 204 No Content\r\n\r\n".to_vec();
+            let (a, b) = (first.clone(), second.clone());
+            let server = tokio::spawn(async move {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut req = [0u8; 256];
+                for reply in [a, b] {
+                    let _ = s.read(&mut req).await.unwrap();
+                    s.write_all(&reply).await.unwrap();
+                }
+            });
+            let mut conn = H1Conn::new(Io::Plain(TcpStream::connect(addr).await.unwrap()));
+            assert_eq!(conn.buf.capacity(), 0);
+            let req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+            let ex = conn.exchange(req, false).await.unwrap();
+            assert_eq!(ex, Exchange { status: 200, keep_alive: true, bytes: first.len() as u64 });
+            assert!(conn.buf.capacity() <= 2 * READ_BUF_MAX + 8192, "{}", conn.buf.capacity());
+            let ex = conn.exchange(req, false).await.unwrap();
+            assert_eq!(ex, Exchange { status: 204, keep_alive: true, bytes: second.len() as u64 });
+            server.await.unwrap();
+        });
+    }
 }
