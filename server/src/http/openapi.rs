@@ -102,13 +102,29 @@ impl utoipa::Modify for OptionalRunBody {
     }
 }
 
-/// The document as JSON, built once.
-static DOCUMENT: LazyLock<String> =
-    LazyLock::new(|| ApiDoc::openapi().to_json().expect("the OpenAPI document serialises"));
+/// The served document as JSON, built once.
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| served().to_string());
 
-/// The OpenAPI document.
+/// The OpenAPI document utoipa generates.
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// The document as served: [`document`] with `allowEmptyValue: true` on every optional query
+/// parameter, because the readers take a blank value as absent (Meshery's clients send
+/// `search=` and the like). utoipa 5's model has no field for that keyword, so it is added to
+/// the JSON.
+pub fn served() -> serde_json::Value {
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    let operations = doc["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut());
+    for op in operations.flat_map(|item| item.as_object_mut().into_iter().flat_map(|m| m.values_mut())) {
+        for p in op.get_mut("parameters").and_then(serde_json::Value::as_array_mut).into_iter().flatten() {
+            if p["in"] == "query" && p["required"] != true {
+                p["allowEmptyValue"] = serde_json::Value::Bool(true);
+            }
+        }
+    }
+    doc
 }
 
 /// This document (OpenAPI 3.1, JSON).

@@ -3,12 +3,14 @@
 //! test config ([`RunBody`], `POST /api/perf/profile`).
 //!
 //! Those bodies have no Rust struct: the reader walks the parsed value key by key, accepting
-//! each key in snake_case or camelCase. So the schemas are built from the reader's own key
-//! lists (`smp::profile::meshery::KEYS`, `CLIENT_KEYS`, ...) with one entry per key here, and
-//! every key is listed in both spellings; the tests check that each key the reader accepts is
-//! documented and nothing else is. A key given twice in two spellings is refused (400).
-//! Schemas say what to send; the reader is more lenient in ways the descriptions state (numbers
-//! as numeric text, scalars as text, `null` as absent).
+//! each key in snake_case or camelCase (and a few other spellings, the aliases), but one
+//! spelling per key: a key given twice in two spellings is refused (400). So each object is
+//! documented as two variants, all snake_case or all camelCase (`anyOf`), built from the
+//! reader's own key lists (`smp::profile::meshery::KEYS`, `CLIENT_KEYS`, ...) with one entry
+//! per key here; the aliases are named in the descriptions. The tests check that each key the
+//! readers accept is documented and nothing else is. Schemas say what to send; the reader is
+//! more lenient in ways the descriptions state (keys of both styles mixed, numbers as numeric
+//! text, scalars as text, `null` as absent).
 
 use std::borrow::Cow;
 
@@ -82,10 +84,36 @@ fn string_map(description: &str) -> Schema {
 fn map_or_text(description: &str, max_text: usize) -> Schema {
     OneOfBuilder::new()
         .item(string_map("Names and values."))
-        .item(text("The map as JSON text, e.g. `{\"x-a\": \"1\"}`.").max_length(Some(max_text)))
+        .item(json_map_text().max_length(Some(max_text)))
         .description(Some(description))
         .into()
 }
+
+fn json_map_text() -> ObjectBuilder {
+    text("A map as JSON text, e.g. `{\"x-a\": \"1\"}` (blank: none).").pattern(Some(JSON_MAP_TEXT))
+}
+
+/// A map of names to values as JSON text ([`JSON_MAP_TEXT`]), as Meshery stores headers and
+/// cookies and sends them in query parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonMapText;
+
+impl PartialSchema for JsonMapText {
+    fn schema() -> RefOr<Schema> {
+        json_map_text().into()
+    }
+}
+
+impl ToSchema for JsonMapText {}
+
+/// JSON text of an object of strings, or blank (the reader also takes numbers and booleans as
+/// values).
+pub const JSON_MAP_TEXT: &str = concat!(
+    r#"^\s*(\{\s*("#,
+    r#""([^"\\\u0000-\u001f]|\\["\\/bfnrt])*"\s*:\s*"([^"\\\u0000-\u001f]|\\["\\/bfnrt])*""#,
+    r#"(\s*,\s*"([^"\\\u0000-\u001f]|\\["\\/bfnrt])*"\s*:\s*"([^"\\\u0000-\u001f]|\\["\\/bfnrt])*")*"#,
+    r#")?\s*\})?\s*$"#
+);
 
 fn generator() -> ObjectBuilder {
     text("A load generator; all run on meshperf's engine and the name is recorded (case-insensitive).")
@@ -103,59 +131,69 @@ fn duration(description: &str) -> Schema {
     text(description).max_length(Some(32)).examples([json!("30s"), json!("1m30s"), json!("1 minute")]).into()
 }
 
-/// An object of `keys` (canonical snake_case) in both spellings, each with the schema `entry`
-/// gives it; `aliases` are further spellings of a key. Unknown keys are refused.
-fn object(
-    keys: &[&str],
-    aliases: &[(&str, &str)],
-    required: &[&str],
-    entry: impl Fn(&str) -> Schema,
-    description: &str,
-) -> Schema {
+/// A spelling of keys: every key of a variant is written in one style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `concurrent_request` (legacy Meshery, mesheryctl, SMP's protobuf names).
+    Snake,
+    /// `concurrentRequest` (current Meshery).
+    Camel,
+}
+
+impl Style {
+    /// Both styles.
+    pub const BOTH: [Style; 2] = [Style::Snake, Style::Camel];
+
+    /// `key` (canonical snake_case) in this style.
+    pub fn spell(self, key: &str) -> String {
+        match self {
+            Style::Snake => key.to_string(),
+            Style::Camel => camel(key),
+        }
+    }
+}
+
+/// An object of `keys` (canonical snake_case) spelled in `style`, each with the schema `entry`
+/// gives it. Unknown keys are refused.
+fn object(style: Style, keys: &[&str], required: &[&str], entry: impl Fn(&str) -> Schema, description: &str) -> Schema {
     let mut o = ObjectBuilder::new()
         .schema_type(Type::Object)
         .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
         .description(Some(description));
-    let names = keys.iter().map(|k| (*k, *k)).chain(aliases.iter().copied());
-    for (name, key) in names {
-        let schema = entry(key);
-        if name != key {
-            o = o.property(name, described_alias(schema.clone(), key));
-        } else {
-            o = o.property(name, schema.clone());
-        }
-        let other = camel(name);
-        if other != name {
-            o = o.property(other, described_alias(schema, key));
-        }
+    for key in keys {
+        o = o.property(style.spell(key), entry(key));
     }
     for r in required {
-        o = o.required(*r);
+        o = o.required(style.spell(r));
     }
     o.into()
 }
 
-fn described_alias(schema: Schema, key: &str) -> Schema {
-    let note = format!("Another spelling of `{key}` (give one of them).");
-    match schema {
-        Schema::Object(mut o) => {
-            o.description = Some(o.description.map_or(note.clone(), |d| format!("{d} {note}")));
-            Schema::Object(o)
-        }
-        Schema::Array(mut a) => {
-            a.description = Some(a.description.map_or(note.clone(), |d| format!("{d} {note}")));
-            Schema::Array(a)
-        }
-        Schema::OneOf(mut a) => {
-            a.description = Some(a.description.map_or(note.clone(), |d| format!("{d} {note}")));
-            Schema::OneOf(a)
-        }
-        other => other,
+/// An object in either style: `anyOf` its snake_case and camelCase variants (they are the
+/// same variant when no key has two words).
+fn either(keys: &[&str], variant: impl Fn(Style) -> Schema, description: String) -> Schema {
+    if keys.iter().all(|k| !k.contains('_')) {
+        return variant(Style::Snake);
     }
+    let mut any = AnyOfBuilder::new().description(Some(description));
+    for style in Style::BOTH {
+        any = any.item(variant(style));
+    }
+    any.into()
+}
+
+/// "Also spelled ..." for the aliases of an object's keys.
+fn aliases_note(aliases: &[(&str, &str)]) -> String {
+    if aliases.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> =
+        aliases.iter().map(|(alias, key)| format!("`{alias}` (`{}`) for `{key}`", camel(alias))).collect();
+    format!(" Also read: {}.", list.join(", "))
 }
 
 /// The schema of one profile key, `None` for a key this table does not know.
-pub fn profile_key(key: &str) -> Option<Schema> {
+pub fn profile_key(style: Style, key: &str) -> Option<Schema> {
     let ignored = "Computed by the server; accepted and ignored, so a profile read from the API can be sent back.";
     Some(match key {
         "id" => text("Leave out to create a profile; a profile's id to update it.")
@@ -182,15 +220,15 @@ pub fn profile_key(key: &str) -> Option<Schema> {
             .max_length(Some(1024 * 1024))
             .into(),
         "content_type" => text("The body's `Content-Type`.").max_length(Some(255)).into(),
-        "metadata" => metadata(),
+        "metadata" => metadata(style),
         _ => return None,
     })
 }
 
-fn metadata() -> Schema {
+fn metadata(style: Style) -> Schema {
     let ca = object(
+        style,
         &["name", "file", "cert_name"],
-        &[],
         &[],
         |k| match k {
             "file" => text("The CA certificate as PEM text (the server reads no files).").into(),
@@ -205,28 +243,27 @@ fn metadata() -> Schema {
             "Free-form; `additional_options` and `ca_certificate` are read, other keys are kept as given.",
         ));
     for key in METADATA_KEYS {
-        let schema = if key == "additional_options" { additional_options() } else { ca.clone() };
-        o = o.property(camel(key), schema.clone());
-        if camel(key) != key {
-            o = o.property(key, schema);
-        }
+        let schema = if key == "additional_options" { additional_options(style) } else { ca.clone() };
+        o = o.property(style.spell(key), schema);
     }
     o.into()
 }
 
 /// `additional_options`: meshperf's knobs, as a JSON object or its text.
-fn additional_options() -> Schema {
+fn additional_options(style: Style) -> Schema {
     OneOfBuilder::new()
-        .item(options_object())
+        .item(options_object(style))
         .item(text("The options object as JSON text."))
         .description(Some("meshperf's options beyond the SMP client fields, as an object or its JSON text."))
         .into()
 }
 
-fn options_object() -> Schema {
+fn options_object(style: Style) -> Schema {
+    let description =
+        format!("meshperf's options; unknown keys are refused.{}", aliases_note(&smp::profile::options::ALIASES));
     object(
+        style,
         &smp::profile::options::KEYS,
-        &smp::profile::options::ALIASES,
         &[],
         |k| match k {
             "http2" | "insecure" => boolean(if k == "http2" { "Speak HTTP/2." } else { "Accept any TLS certificate." }),
@@ -243,21 +280,28 @@ fn options_object() -> Schema {
             "max_requests" => any("Stop after this many requests (`10000` or `\"10k\"`)."),
             _ => text("PEM text (the server refuses file paths).").into(),
         },
-        "meshperf's options; unknown keys are refused.",
+        &description,
     )
 }
 
 impl PartialSchema for ProfileInput {
     fn schema() -> RefOr<Schema> {
-        object(
-            &KEYS,
-            &ALIASES,
-            &["name", "endpoints"],
-            |k| profile_key(k).unwrap_or_else(|| any("")),
-            "A Meshery performance profile. Every key may be written in snake_case (legacy Meshery, \
-             mesheryctl) or camelCase (current Meshery); one spelling per key. Unknown keys are refused.",
-        )
-        .into()
+        let description = format!(
+            "A Meshery performance profile, its keys in snake_case (legacy Meshery, mesheryctl) or camelCase \
+             (current Meshery): one spelling per key; the server also reads the two styles mixed. Unknown keys \
+             are refused.{}",
+            aliases_note(&ALIASES)
+        );
+        let variant = |style| {
+            object(
+                style,
+                &KEYS,
+                &["name", "endpoints"],
+                |k| profile_key(style, k).unwrap_or_else(|| any("")),
+                &description,
+            )
+        };
+        either(&KEYS, variant, description.clone()).into()
     }
 }
 
@@ -268,7 +312,7 @@ impl ToSchema for ProfileInput {
 }
 
 /// The schema of one SMP client key.
-pub fn client_key(key: &str) -> Option<Schema> {
+pub fn client_key(style: Style, key: &str) -> Option<Schema> {
     Some(match key {
         "internal" => boolean("Ignored."),
         "load_generator" => generator().into(),
@@ -287,7 +331,7 @@ pub fn client_key(key: &str) -> Option<Schema> {
             list(url(), "Targets, used round robin (a single URL is a list of one).").min_items(Some(1)).into()
         }
         "ssl_certificate" => text("A CA certificate to trust, as PEM text (the server reads no files).").into(),
-        "additional_options" => additional_options(),
+        "additional_options" => additional_options(style),
         _ => return None,
     })
 }
@@ -312,8 +356,8 @@ pub fn config_key(key: &str) -> Option<Schema> {
 
 fn mesh() -> Schema {
     let object = object(
+        Style::Snake,
         &MESH_KEYS,
-        &[],
         &[],
         |k| match k {
             "type" => OneOfBuilder::new()
@@ -335,14 +379,21 @@ fn mesh() -> Schema {
 
 impl PartialSchema for SmpClient {
     fn schema() -> RefOr<Schema> {
-        object(
-            &CLIENT_KEYS,
-            &CLIENT_ALIASES,
-            &["endpoint_urls"],
-            |k| client_key(k).unwrap_or_else(|| any("")),
-            "An SMP client; keys in snake_case or camelCase, unknown keys refused.",
-        )
-        .into()
+        let description = format!(
+            "An SMP client, its keys in snake_case or camelCase (one spelling per key); unknown keys are \
+             refused.{}",
+            aliases_note(&CLIENT_ALIASES)
+        );
+        let variant = |style| {
+            object(
+                style,
+                &CLIENT_KEYS,
+                &["endpoint_urls"],
+                |k| client_key(style, k).unwrap_or_else(|| any("")),
+                &description,
+            )
+        };
+        either(&CLIENT_KEYS, variant, description.clone()).into()
     }
 }
 
@@ -350,14 +401,13 @@ impl ToSchema for SmpClient {}
 
 impl PartialSchema for SmpTestConfig {
     fn schema() -> RefOr<Schema> {
-        object(
-            &CONFIG_KEYS,
-            &[],
-            &["clients"],
-            |k| config_key(k).unwrap_or_else(|| any("")),
-            "An SMP `PerformanceTestConfig`; keys in snake_case or camelCase, unknown keys refused.",
-        )
-        .into()
+        let description = "An SMP `PerformanceTestConfig`, its keys in snake_case or camelCase (one spelling per \
+            key); unknown keys are refused."
+            .to_string();
+        let variant = |style| {
+            object(style, &CONFIG_KEYS, &["clients"], |k| config_key(k).unwrap_or_else(|| any("")), &description)
+        };
+        either(&CONFIG_KEYS, variant, description.clone()).into()
     }
 }
 
@@ -399,39 +449,58 @@ impl ToSchema for RunBody {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
-    fn properties(schema: impl Into<RefOr<Schema>>) -> Vec<String> {
-        let RefOr::T(Schema::Object(o)) = schema.into() else { panic!("not an object") };
-        o.properties.keys().cloned().collect()
-    }
-
-    /// Every key the reader accepts, in both spellings, and no other.
-    fn spellings(keys: &[&str], aliases: &[(&str, &str)]) -> Vec<String> {
-        let mut out: Vec<String> =
-            keys.iter().chain(aliases.iter().map(|(a, _)| a)).flat_map(|k| [k.to_string(), camel(k)]).collect();
-        out.sort();
-        out.dedup();
-        out
+    /// The property names of each variant of an `anyOf` (or of a lone object).
+    fn variants(schema: impl Into<RefOr<Schema>>) -> Vec<(Option<String>, BTreeSet<String>)> {
+        let object = |s: &RefOr<Schema>| match s {
+            RefOr::T(Schema::Object(o)) => (o.description.clone(), o.properties.keys().cloned().collect()),
+            RefOr::T(Schema::OneOf(one)) => match &one.items[0] {
+                RefOr::T(Schema::Object(o)) => (o.description.clone(), o.properties.keys().cloned().collect()),
+                _ => panic!("not an object"),
+            },
+            _ => panic!("not an object"),
+        };
+        match schema.into() {
+            RefOr::T(Schema::AnyOf(any)) => any.items.iter().map(object).collect(),
+            other => vec![object(&other)],
+        }
     }
 
     #[test]
-    fn every_key_the_readers_accept_is_documented_in_both_spellings() {
-        for (schema, keys, aliases) in [
-            (ProfileInput::schema(), &KEYS[..], &ALIASES[..]),
-            (SmpClient::schema(), &CLIENT_KEYS[..], &CLIENT_ALIASES[..]),
-            (SmpTestConfig::schema(), &CONFIG_KEYS[..], &[][..]),
-            (options_object().into(), &smp::profile::options::KEYS[..], &smp::profile::options::ALIASES[..]),
+    fn every_key_the_readers_accept_is_documented_once_per_style() {
+        for (what, schema, keys, aliases) in [
+            ("profile", ProfileInput::schema(), &KEYS[..], &ALIASES[..]),
+            ("client", SmpClient::schema(), &CLIENT_KEYS[..], &CLIENT_ALIASES[..]),
+            ("config", SmpTestConfig::schema(), &CONFIG_KEYS[..], &[][..]),
+            (
+                "options",
+                options_object(Style::Snake).into(),
+                &smp::profile::options::KEYS[..],
+                &smp::profile::options::ALIASES[..],
+            ),
         ] {
-            let mut got = properties(schema);
-            got.sort();
-            assert_eq!(got, spellings(keys, aliases));
+            let found = variants(schema);
+            let styles: &[Style] = if what == "options" { &[Style::Snake] } else { &Style::BOTH };
+            assert_eq!(found.len(), styles.len(), "{what}");
+            for ((description, names), style) in found.into_iter().zip(styles) {
+                let want: BTreeSet<String> = keys.iter().map(|k| style.spell(k)).collect();
+                assert_eq!(names, want, "{what} {style:?}");
+                let description = description.unwrap_or_default();
+                for (alias, _) in aliases {
+                    assert!(description.contains(&format!("`{alias}`")), "{what}: alias {alias} is not named");
+                }
+            }
         }
-        for key in KEYS {
-            assert!(profile_key(key).is_some(), "{key}");
-        }
-        for key in CLIENT_KEYS {
-            assert!(client_key(key).is_some(), "{key}");
+        for style in Style::BOTH {
+            for key in KEYS {
+                assert!(profile_key(style, key).is_some(), "{key}");
+            }
+            for key in CLIENT_KEYS {
+                assert!(client_key(style, key).is_some(), "{key}");
+            }
         }
         for key in CONFIG_KEYS {
             assert!(config_key(key).is_some(), "{key}");
@@ -439,12 +508,25 @@ mod tests {
     }
 
     #[test]
-    fn documented_keys_are_read() {
-        // A profile written with camelCase keys from the schema reads, as does its snake_case twin.
+    fn map_text_pattern_matches_what_the_reader_takes() {
+        // The pattern as an ECMA regex is checked by schema validators; here its shape is checked
+        // on the reader: each example the pattern is meant to take reads as headers.
+        for text in ["", "  ", "{}", r#"{"a": "1"}"#, r#"{ "x-a" : "1", "b\"c": "\n" }"#] {
+            let profile = json!({"name": "p", "endpoints": ["http://127.0.0.1:1/"], "requestHeaders": text});
+            smp::profile::MesheryProfile::read(profile, "").unwrap();
+        }
+        assert!(JSON_MAP_TEXT.starts_with('^') && JSON_MAP_TEXT.ends_with('$'));
+    }
+
+    #[test]
+    fn documented_keys_are_read_and_two_spellings_are_not() {
         let camel_profile = json!({"name": "p", "endpoints": ["http://127.0.0.1:1/"], "loadGenerators": ["fortio"],
             "concurrentRequest": 2, "qps": 5, "duration": "5s", "requestHeaders": {"a": "1"}, "serviceMesh": "istio",
             "metadata": {"additionalOptions": {"http2": true, "h2Streams": 4}}});
         smp::profile::MesheryProfile::read(camel_profile, "").unwrap();
+        let twice =
+            json!({"name": "p", "endpoints": ["http://127.0.0.1:1/"], "concurrentRequest": 2, "concurrent_request": 2});
+        assert!(smp::profile::MesheryProfile::read(twice, "").is_err(), "why the styles are separate variants");
         let body = json!({"test": {"name": "t", "clients": [{"endpointUrls": ["http://127.0.0.1:1/"], "rps": 3,
             "additionalOptions": "{\"warmup\": \"1s\"}"}], "duration": "2s"}, "mesh": "istio"});
         smp::profile::TestProfile::from_value(body).unwrap();

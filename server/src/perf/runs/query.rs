@@ -17,6 +17,7 @@ use smp::request::{RequestMeta, RunRequest};
 
 use crate::error::ServiceError;
 use crate::http::input::{Params, truncate};
+use crate::perf::bodies::JsonMapText;
 
 /// Longest `name` accepted.
 const MAX_NAME: usize = 255;
@@ -51,10 +52,10 @@ pub struct RunQuery {
     #[param(example = "istio")]
     pub mesh: Option<String>,
     /// Request headers as a JSON object of strings, e.g. `{"x-a": "1"}`.
-    #[param(example = r#"{"x-a": "1"}"#)]
+    #[param(example = r#"{"x-a": "1"}"#, value_type = Option<JsonMapText>, inline)]
     pub headers: Option<String>,
     /// Request cookies as a JSON object of strings, sent as one `Cookie` header.
-    #[param(example = r#"{"session": "1"}"#)]
+    #[param(example = r#"{"session": "1"}"#, value_type = Option<JsonMapText>, inline)]
     pub cookies: Option<String>,
     /// The request body (the method becomes POST). Also spelled `req_body`.
     #[param(rename = "reqBody", example = "hello")]
