@@ -146,20 +146,12 @@ impl Dispenser {
         self.timer.fire_now();
     }
 
-    /// Requests due before `until` (and at or after `from`) that were never claimed.
-    pub(crate) fn unclaimed_between(&self, from: Instant, until: Instant) -> u64 {
-        let mut n = 0;
-        let mut pos = self.pos.get();
-        while let Some(due) = self.due_at(pos) {
-            if due >= until {
-                break;
-            }
-            if due >= from {
-                n += 1;
-            }
-            pos += 1;
-        }
-        n
+    /// Due instants of the requests due before `until` (and at or after `from`) that were never
+    /// claimed, in order. Nothing is stored: each is computed from the schedule as it is read.
+    pub(crate) fn unclaimed_due(&self, from: Instant, until: Instant) -> impl Iterator<Item = Instant> + '_ {
+        (self.pos.get()..)
+            .map_while(move |pos| self.due_at(pos).filter(|due| *due < until))
+            .filter(move |due| *due >= from)
     }
 }
 
@@ -219,7 +211,7 @@ mod tests {
             // The window closed long ago: the backlog is not sent after the end.
             let d = Dispenser::new(schedule(10.0, 1.0), t0, lat(0, 1, 1, vec![0]), Rc::new(Budget::new(None))).unwrap();
             assert_eq!(futures_now(d.claim()), None);
-            assert_eq!(d.unclaimed_between(t0, t0 + Duration::from_secs(1)), 10);
+            assert_eq!(d.unclaimed_due(t0, t0 + Duration::from_secs(1)).count(), 10);
         });
     }
 
@@ -234,7 +226,9 @@ mod tests {
             let second = d.claim().await.unwrap();
             assert!(Instant::now() >= second.due);
             assert_eq!(second.due, t0 + Duration::from_millis(5));
-            assert_eq!(d.unclaimed_between(t0, t0 + Duration::from_secs(1)), 198);
+            assert_eq!(d.unclaimed_due(t0, t0 + Duration::from_secs(1)).count(), 198);
+            let first = d.unclaimed_due(t0, t0 + Duration::from_secs(1)).next().unwrap();
+            assert_eq!(first, t0 + Duration::from_millis(10));
             d.stop();
             assert!(d.claim().await.is_none());
         });

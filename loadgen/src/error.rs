@@ -1,4 +1,5 @@
-//! Error types: plan validation errors and the kinds a failed request is counted under.
+//! Error types: plan validation errors, the kinds a failed request is counted under, and the
+//! first message seen for each kind.
 
 use std::fmt;
 
@@ -187,8 +188,15 @@ impl ErrorKind {
         }
     }
 
-    /// Classifies an I/O error.
+    /// Classifies an I/O error, and keeps its message when it is the first of its kind on
+    /// this thread (see [`ErrorMessages`]).
     pub fn from_io(err: &std::io::Error) -> Self {
+        let kind = Self::classify(err);
+        note(kind, err);
+        kind
+    }
+
+    fn classify(err: &std::io::Error) -> Self {
         use std::io::ErrorKind as K;
         match err.kind() {
             K::ConnectionRefused => ErrorKind::ConnectRefused,
@@ -209,10 +217,117 @@ impl ErrorKind {
     pub(crate) fn index(self) -> usize {
         self as usize
     }
+
+    /// What a failure of this kind means, for when no message was kept.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectRefused => "the target refused the connection",
+            ErrorKind::Connect => "connecting failed (name resolution, unreachable network, or the allow-list)",
+            ErrorKind::Timeout => "no response within the request timeout",
+            ErrorKind::Reset => "the connection closed before a whole response",
+            ErrorKind::Tls => "the TLS handshake failed",
+            ErrorKind::Protocol => "the response was not valid HTTP",
+            ErrorKind::Other => "an I/O error",
+        }
+    }
+}
+
+/// Longest message kept per kind, in bytes.
+const MESSAGE_MAX: usize = 300;
+
+/// The first message seen for each [`ErrorKind`]: why requests failed, in bounded memory (one
+/// short message per kind, never one per request).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorMessages([Option<Box<str>>; ErrorKind::ALL.len()]);
+
+impl ErrorMessages {
+    /// The message kept for `kind`.
+    pub fn get(&self, kind: ErrorKind) -> Option<&str> {
+        self.0[kind.index()].as_deref()
+    }
+
+    /// Keeps `message` for `kind` unless one is kept already (cut to a few hundred bytes).
+    pub fn keep(&mut self, kind: ErrorKind, message: &str) {
+        let slot = &mut self.0[kind.index()];
+        if slot.is_none() {
+            let mut end = message.len().min(MESSAGE_MAX);
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            *slot = Some(message[..end].into());
+        }
+    }
+
+    /// Keeps the messages of `other` for the kinds that have none here.
+    pub fn merge(&mut self, other: &ErrorMessages) {
+        for kind in ErrorKind::ALL {
+            if let Some(m) = other.get(kind) {
+                self.keep(kind, m);
+            }
+        }
+    }
+
+    /// `(kind, message)` for every kind with a message.
+    pub fn iter(&self) -> impl Iterator<Item = (ErrorKind, &str)> {
+        ErrorKind::ALL.into_iter().filter_map(|k| self.get(k).map(|m| (k, m)))
+    }
+
+    /// Whether no message is kept.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+}
+
+thread_local! {
+    /// The first messages seen on this thread: each worker is one thread, so nothing is shared.
+    static FIRST: std::cell::RefCell<ErrorMessages> = std::cell::RefCell::new(ErrorMessages::default());
+}
+
+/// Keeps `message` as this thread's first of `kind`, if it is (the text is only formatted then).
+pub(crate) fn note(kind: ErrorKind, message: &dyn fmt::Display) {
+    FIRST.with_borrow_mut(|first| {
+        if first.get(kind).is_none() {
+            let text = message.to_string();
+            tracing::debug!(kind = kind.as_str(), message = %text, "first error of this kind");
+            first.keep(kind, &text);
+        }
+    });
+}
+
+/// Takes this thread's first messages, leaving none.
+pub(crate) fn take_notes() -> ErrorMessages {
+    FIRST.with_borrow_mut(std::mem::take)
 }
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_message_of_each_kind_is_kept() {
+        let _ = take_notes();
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused (os error 111)");
+        assert_eq!(ErrorKind::from_io(&refused), ErrorKind::ConnectRefused);
+        let later = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "something else");
+        ErrorKind::from_io(&later);
+        let notes = take_notes();
+        assert_eq!(notes.get(ErrorKind::ConnectRefused), Some("connection refused (os error 111)"));
+        assert_eq!(notes.iter().count(), 1);
+        assert!(take_notes().is_empty());
+        let mut long = ErrorMessages::default();
+        long.keep(ErrorKind::Other, &"é".repeat(400));
+        assert!(long.get(ErrorKind::Other).unwrap().len() <= MESSAGE_MAX);
+        let mut merged = ErrorMessages::default();
+        merged.keep(ErrorKind::Other, "first");
+        merged.merge(&long);
+        merged.merge(&notes);
+        assert_eq!(merged.get(ErrorKind::Other), Some("first"));
+        assert_eq!(merged.get(ErrorKind::ConnectRefused), Some("connection refused (os error 111)"));
     }
 }

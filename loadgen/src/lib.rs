@@ -15,9 +15,11 @@
 //! - [`schedule`]: open-loop due times for constant, ramp and stage shapes.
 //! - [`engine`]: `start` a run, follow its snapshots, cancel it, get its report.
 //! - [`histogram`], [`stats`], [`report`]: what is measured and how it merges.
-//! - internal: `coordinator` (threads and snapshots), `worker` (per-thread loops), `dispatch`
-//!   (open-loop tickets), `timer` (precise deadlines), `conn` (connections), `http1` (lean
-//!   HTTP/1.1 client), `http2` (hyper HTTP/2 client), `tls` (rustls).
+//! - internal: `coordinator` (threads), `collect` (deltas into snapshots, the series and the
+//!   totals), `worker` (per-thread loops), `dispatch` (open-loop tickets), `timer` (precise
+//!   deadlines), `conn` (connections), `http1` (lean HTTP/1.1 client), `http2` (hyper HTTP/2
+//!   client), `tls` (rustls), `trust` (`--cacert` checks, a self-signed server certificate
+//!   included).
 
 pub mod engine;
 pub mod error;
@@ -28,6 +30,7 @@ pub mod report;
 pub mod schedule;
 pub mod stats;
 
+mod collect;
 mod conn;
 mod coordinator;
 mod dispatch;
@@ -37,11 +40,12 @@ mod local;
 mod slots;
 mod timer;
 mod tls;
+mod trust;
 mod watchdog;
 mod worker;
 
 pub use engine::{CancelHandle, RunHandle, run_blocking, start};
-pub use error::{ErrorKind, Field, PlanError, RunError, ValueError};
+pub use error::{ErrorKind, ErrorMessages, Field, PlanError, RunError, ValueError};
 pub use histogram::LatencyHistogram;
 pub use plan::{
     ConnectPolicy, HttpVersion, Load, Pem, RateShape, RunPlan, Shard, Stage, Target, TlsOptions, ValidatedPlan,

@@ -137,18 +137,30 @@ impl Schedule {
     /// How many requests are due in the measured window `[warm-up end, end)`, if bounded.
     pub fn planned_in_window(&self) -> Option<u64> {
         let end = self.end?;
-        let count = |t: f64| -> f64 {
-            let mut n = 0.0;
-            for p in &self.pieces {
-                if t <= p.t {
-                    break;
-                }
-                let dt = (t - p.t).min(p.len);
-                n = p.n + p.rate * dt + 0.5 * p.slope * dt * dt;
+        Some((self.count_at(end).ceil() - self.count_at(self.measure_from).ceil()).max(0.0) as u64)
+    }
+
+    /// The mean target rate between two offsets from `t0`: what the schedule asked for over
+    /// that interval, per second (the rate at an instant misleads over a ramp's second).
+    pub fn mean_rate(&self, from: Duration, to: Duration) -> f64 {
+        let (a, b) = (from.as_secs_f64(), to.as_secs_f64());
+        if b - a < 1e-9 {
+            return self.rate_at(to);
+        }
+        (self.count_at(b) - self.count_at(a)) / (b - a)
+    }
+
+    /// Requests due from `t0` to the offset `t` (seconds), fractional.
+    fn count_at(&self, t: f64) -> f64 {
+        let mut n = 0.0;
+        for p in &self.pieces {
+            if t <= p.t {
+                break;
             }
-            n
-        };
-        Some((count(end).ceil() - count(self.measure_from).ceil()).max(0.0) as u64)
+            let dt = (t - p.t).min(p.len);
+            n = p.n + p.rate * dt + 0.5 * p.slope * dt * dt;
+        }
+        n
     }
 }
 
@@ -185,6 +197,9 @@ mod tests {
         assert_eq!(count_due(&s), 2200);
         assert_eq!(s.planned_in_window(), Some(2000));
         assert!((s.rate_at(Duration::from_secs(7)) - 200.0).abs() < 1e-9);
+        // The first measured second of the ramp asks for 100..120/s: 110/s on average.
+        assert!((s.mean_rate(Duration::from_secs(2), Duration::from_secs(3)) - 110.0).abs() < 1e-9);
+        assert!((s.mean_rate(Duration::from_secs(1), Duration::from_secs(1)) - 100.0).abs() < 1e-9);
     }
 
     #[test]

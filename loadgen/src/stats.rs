@@ -1,6 +1,6 @@
 //! Counters and histograms a worker fills while it runs, and that merge exactly.
 
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, ErrorMessages};
 use crate::histogram::LatencyHistogram;
 
 /// Highest status code counted individually; anything else lands in slot 0.
@@ -27,8 +27,16 @@ pub struct Stats {
     pub bytes_sent: u64,
     /// Response bytes read (headers and body).
     pub bytes_received: u64,
-    /// Open loop: requests that were due in the window but never sent before it ended.
+    /// Open loop: requests that were due in the window but never sent before it ended. Each is
+    /// also in `latency` at its age when the window closed (a lower bound of its latency).
     pub unsent: u64,
+    /// Of the finished requests, those that finished after the measured window closed: they are
+    /// in the histograms and the counts, but not in the rates (which count the window only).
+    pub after_window: u64,
+    /// Of `after_window`, the successful responses (status 2xx or 3xx).
+    pub after_window_successful: u64,
+    /// The first message seen for each error kind (why requests failed).
+    pub messages: ErrorMessages,
 }
 
 impl Default for Stats {
@@ -51,6 +59,9 @@ impl Stats {
             bytes_sent: 0,
             bytes_received: 0,
             unsent: 0,
+            after_window: 0,
+            after_window_successful: 0,
+            messages: ErrorMessages::default(),
         }
     }
 
@@ -101,7 +112,33 @@ impl Stats {
 
     /// Responses whose status is not 2xx or 3xx.
     pub fn non_success(&self) -> u64 {
-        self.status_codes().iter().filter(|(s, _)| !(200..400).contains(s)).map(|(_, n)| n).sum()
+        self.responses - self.successful()
+    }
+
+    /// Successful responses: status 2xx or 3xx.
+    pub fn successful(&self) -> u64 {
+        self.status[200..400].iter().sum()
+    }
+
+    /// Requests that finished inside the measured window: the basis of every rate.
+    pub fn finished_in_window(&self) -> u64 {
+        self.finished().saturating_sub(self.after_window)
+    }
+
+    /// Successful responses that finished inside the measured window.
+    pub fn successful_in_window(&self) -> u64 {
+        self.successful().saturating_sub(self.after_window_successful)
+    }
+
+    /// Marks everything finished in these stats as finished after the window.
+    pub fn mark_after_window(&mut self) {
+        self.after_window = self.finished();
+        self.after_window_successful = self.successful();
+    }
+
+    /// Whether nothing at all was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.sent == 0 && self.finished() == 0 && self.latency.is_empty() && self.unsent == 0
     }
 
     /// Adds everything from `other` (exact: histogram buckets and counters add).
@@ -120,6 +157,9 @@ impl Stats {
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
         self.unsent += other.unsent;
+        self.after_window += other.after_window;
+        self.after_window_successful += other.after_window_successful;
+        self.messages.merge(&other.messages);
     }
 
     /// Empties everything, keeping allocations.
@@ -134,6 +174,9 @@ impl Stats {
         self.bytes_sent = 0;
         self.bytes_received = 0;
         self.unsent = 0;
+        self.after_window = 0;
+        self.after_window_successful = 0;
+        self.messages = ErrorMessages::default();
     }
 }
 
@@ -159,6 +202,14 @@ mod tests {
         assert_eq!(a.error_total(), 2);
         assert_eq!(a.finished(), 6);
         assert_eq!(a.non_success(), 2);
+        assert_eq!(a.successful(), 2);
+        let mut late = Stats::new();
+        late.count_status(200);
+        late.count_error(ErrorKind::Reset);
+        late.mark_after_window();
+        a.merge(&late);
+        assert_eq!((a.finished(), a.finished_in_window()), (8, 6));
+        assert_eq!((a.successful(), a.successful_in_window()), (3, 2));
         assert_eq!(a.latency.len(), 2);
         a.reset();
         assert_eq!(a, Stats::new());

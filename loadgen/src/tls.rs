@@ -50,21 +50,21 @@ pub(crate) fn client_config(plan: &RunPlan) -> Result<Option<Arc<ClientConfig>>,
     let builder = if opts.insecure {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
     } else {
-        let mut roots = RootCertStore::empty();
         match &opts.ca_certs {
             Some(pem) => {
-                for c in certs(Field::CaCert, pem)? {
-                    roots.add(c).map_err(|e| PlanError::new(Field::CaCert, e.to_string()))?;
-                }
+                let verifier = crate::trust::CaCertVerifier::new(certs(Field::CaCert, pem)?, provider)
+                    .map_err(|e| PlanError::new(Field::CaCert, e))?;
+                builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier))
             }
             None => {
+                let mut roots = RootCertStore::empty();
                 let found = rustls_native_certs::load_native_certs();
                 for c in found.certs {
                     let _ = roots.add(c);
                 }
+                builder.with_root_certificates(roots)
             }
         }
-        builder.with_root_certificates(roots)
     };
     let mut config = match (&opts.client_cert, &opts.client_key) {
         (Some(cert), Some(key)) => builder

@@ -27,10 +27,15 @@ use crate::watchdog::{self, Watchdog};
 pub(crate) enum ToCoord {
     /// Connected (as far as it could) and waiting for the start instant.
     Ready,
-    /// Stats for the second ending at tick `tick` (tick 1 ends one second into the window).
-    Delta { worker: u32, tick: i64, stats: Stats },
-    /// Finished; the stats since the last tick, and when it stopped.
-    Done { worker: u32, stats: Stats, last_done: Option<Instant>, cancelled_at: Option<Instant> },
+    /// Stats for the interval ending at tick `tick` (tick 1 ends one second into the window),
+    /// or earlier at `until` when the window closed first; `closes` marks the delta that ends
+    /// at the window's close (its end or the cancel): what the worker sends after it finished
+    /// after the window.
+    Delta { worker: u32, tick: i64, stats: Stats, until: Instant, closes: bool },
+    /// Finished; the stats since the last delta, the requests due but never sent (their count,
+    /// and their ages at the window's close in `latency`) with the first error message of each
+    /// kind, and when it stopped.
+    Done { worker: u32, stats: Stats, unsent: Box<Stats>, last_done: Option<Instant>, cancelled_at: Option<Instant> },
     /// The worker could not run.
     Failed { worker: u32, reason: String },
 }
@@ -252,15 +257,24 @@ async fn execute(spec: &WorkerSpec, prepared: Vec<Prepared>, t0: Instant) -> Res
     };
     let cancelled_at = cancelled_at.or_else(|| spec.cancel.is_cancelled().then(Instant::now));
     dog_task.abort();
-    let mut stats = ctx.take_interval();
+    let stats = ctx.take_interval();
     let until = match (cancelled_at, end) {
         (Some(c), Some(e)) => Some(c.min(e)),
         (c, e) => c.or(e),
     };
+    // A request that was due but never sent counts in the latency at its age when the window
+    // closed (a lower bound), so a stalled target cannot hide behind `unsent`.
+    let mut unsent = Box::new(Stats::new());
+    // Why requests failed: the first message of each kind this worker's thread saw.
+    unsent.messages = crate::error::take_notes();
     if let Some(until) = until {
-        stats.unsent = dispensers.iter().map(|d| d.unclaimed_between(measure_from, until)).sum();
+        for due in dispensers.iter().flat_map(|d| d.unclaimed_due(measure_from, until)) {
+            unsent.unsent += 1;
+            unsent.latency.record(until.saturating_duration_since(due));
+        }
     }
-    let _ = spec.tx.send(ToCoord::Done { worker: spec.id, stats, last_done: ctx.last_done.get(), cancelled_at });
+    let last_done = ctx.last_done.get();
+    let _ = spec.tx.send(ToCoord::Done { worker: spec.id, stats, unsent, last_done, cancelled_at });
     Ok(())
 }
 
@@ -276,15 +290,20 @@ async fn control(
     warmup: Duration,
 ) -> Option<Instant> {
     // Ticks fall on measure_from + k seconds; the first one after t0 has k = ⌊−warmup⌋ + 1.
-    let mut k: i64 = (-warmup.as_secs_f64()).floor() as i64 + 1;
+    let mut k: i64 = first_tick(warmup);
+    let mut closed = false;
     loop {
-        let tick_at = tick_instant(ctx.measure_from, k);
+        let (tick_at, closes) = boundary(ctx.measure_from, ctx.end, k, closed);
         loop {
             if cancel.is_cancelled() {
-                let now = Instant::now();
+                let now = Instant::now().max(t0);
                 ctx.stop.set(true);
                 dispensers.iter().for_each(|d| d.stop());
-                return Some(now.max(t0));
+                if !closed {
+                    let stats = ctx.take_interval();
+                    let _ = tx.send(ToCoord::Delta { worker, tick: k, stats, until: now, closes: true });
+                }
+                return Some(now);
             }
             let now = Instant::now();
             if now >= tick_at {
@@ -292,12 +311,34 @@ async fn control(
             }
             tokio::time::sleep((tick_at - now).min(Duration::from_millis(50))).await;
         }
-        if tx.send(ToCoord::Delta { worker, tick: k, stats: ctx.take_interval() }).is_err() {
+        let delta = ToCoord::Delta { worker, tick: k, stats: ctx.take_interval(), until: tick_at, closes };
+        if tx.send(delta).is_err() {
             ctx.stop.set(true);
             dispensers.iter().for_each(|d| d.stop());
             return None;
         }
+        closed |= closes;
         k += 1;
+    }
+}
+
+/// The first tick after the start: ticks fall on `measure_from + k` seconds.
+pub(crate) fn first_tick(warmup: Duration) -> i64 {
+    (-warmup.as_secs_f64()).floor() as i64 + 1
+}
+
+/// Shortest last interval of a window: a shorter one is merged into the interval before.
+pub(crate) const MIN_LAST_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Where the interval of tick `k` ends, and whether it closes the window. The tick that
+/// reaches the window's end fires at the end itself; so does the one before it when less than
+/// [`MIN_LAST_INTERVAL`] would be left after it (a 2.3 s window has the intervals 0–1 s and
+/// 1–2.3 s). What finishes later is after the window.
+pub(crate) fn boundary(measure_from: Instant, end: Option<Instant>, k: i64, closed: bool) -> (Instant, bool) {
+    let at = tick_instant(measure_from, k);
+    match end {
+        Some(end) if !closed && k >= 1 && end.saturating_duration_since(at) < MIN_LAST_INTERVAL => (end, true),
+        _ => (at, false),
     }
 }
 
@@ -312,4 +353,34 @@ async fn cancelled(cancel: &CancelHandle) {
 pub(crate) fn tick_instant(base: Instant, k: i64) -> Instant {
     let step = Duration::from_secs(k.unsigned_abs());
     if k >= 0 { base + step } else { base.checked_sub(step).unwrap_or(base) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_interval_ends_at_the_window_end_and_is_never_short() {
+        let m = Instant::now();
+        let secs = |d: Duration| Some(m + d);
+        // 5 s: ticks 1..4 on the grid, tick 5 closes at the end.
+        let end = secs(Duration::from_secs(5));
+        assert_eq!(boundary(m, end, 4, false), (m + Duration::from_secs(4), false));
+        assert_eq!(boundary(m, end, 5, false), (m + Duration::from_secs(5), true));
+        // After the close, ticks go on (the drain) and close nothing.
+        assert_eq!(boundary(m, end, 6, true), (m + Duration::from_secs(6), false));
+        // 2.3 s: tick 2 would leave 0.3 s, so it closes at 2.3 s.
+        let end = secs(Duration::from_millis(2300));
+        assert_eq!(boundary(m, end, 1, false), (m + Duration::from_secs(1), false));
+        assert_eq!(boundary(m, end, 2, false), (m + Duration::from_millis(2300), true));
+        // 2.7 s: tick 2 stays, tick 3 closes at 2.7 s.
+        let end = secs(Duration::from_millis(2700));
+        assert_eq!(boundary(m, end, 2, false), (m + Duration::from_secs(2), false));
+        assert_eq!(boundary(m, end, 3, false), (m + Duration::from_millis(2700), true));
+        // Warm-up ticks never close; count-bounded runs have no end.
+        assert_eq!(boundary(m, secs(Duration::from_millis(200)), 0, false), (m, false));
+        assert_eq!(boundary(m, None, 3, false), (m + Duration::from_secs(3), false));
+        assert_eq!(first_tick(Duration::ZERO), 1);
+        assert_eq!(first_tick(Duration::from_millis(1500)), -1);
+    }
 }

@@ -60,6 +60,9 @@ pub enum SmpError {
     /// A chart could not be drawn.
     #[error("cannot draw the chart: {0}")]
     Chart(String),
+    /// An export could not be written.
+    #[error("{0}")]
+    Export(String),
 }
 
 impl SmpError {
@@ -82,7 +85,7 @@ impl SmpError {
     pub fn is_input(&self) -> bool {
         match self {
             SmpError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
-            SmpError::Chart(_) => false,
+            SmpError::Chart(_) | SmpError::Export(_) => false,
             _ => true,
         }
     }

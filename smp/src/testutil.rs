@@ -6,7 +6,8 @@ use chrono::{TimeZone, Utc};
 use loadgen::{ErrorKind, Load, RateShape, Report, RunPlan, SecondStats, Stats, Target};
 
 /// A 10 s open-loop run at 100/s against two URLs: 1000 requests, latencies 1..=1000 ms
-/// (so p50 ≈ 500 ms, p99 ≈ 990 ms), 990 responses (980 × 200, 10 × 503), 10 timeouts.
+/// (so p50 ≈ 500 ms, p99 ≈ 990 ms), 990 responses (980 × 200, 10 × 503), 10 timeouts: an
+/// achieved rate of 98 successful responses per second.
 pub(crate) fn report() -> Report {
     report_with(1..=1000, 10_000)
 }
@@ -46,7 +47,7 @@ pub(crate) fn report_with(values: impl IntoIterator<Item = u64>, duration_ms: u6
                 second: (i / 100 + 1) as f64,
                 requests: second.finished(),
                 errors: second.error_total(),
-                rate: second.finished() as f64,
+                rate: second.successful() as f64,
                 target_rate: Some(100.0),
                 p50_us: second.latency.percentile_us(50.0),
                 p99_us: second.latency.percentile_us(99.0),

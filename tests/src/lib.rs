@@ -7,10 +7,12 @@
 //! - [`bin`]: builds `meshperf` once and runs it.
 //! - [`serve`]: the real `meshperf serve` on SQLite or a fresh PostgreSQL database, and its API.
 //! - [`worker`]: load workers on loopback, in process or as the real `meshperf worker`.
+//! - [`silent`]: a target that accepts and never answers, counting connections.
 
 pub mod bin;
 pub mod serve;
 pub mod server;
+pub mod silent;
 pub mod tls;
 pub mod worker;
 

@@ -143,12 +143,20 @@ impl ServerHome {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
+        let grpc_off = self.env.iter().any(|(k, _)| k == "MESHPERF_TEST_GRPC_OFF");
+        let (mut url, mut grpc) = (None, None);
         let url = loop {
+            if let (Some(u), true) = (&url, grpc.is_some() || grpc_off) {
+                break String::clone(u);
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(u) = line.strip_prefix("meshperf server listening on ") {
-                        break u.trim().to_string();
+                        url = Some(u.trim().to_string());
+                    }
+                    if let Some(a) = line.strip_prefix("meshperf perf gRPC listening on ") {
+                        grpc = Some(a.trim().to_string());
                     }
                 }
                 Err(_) => {
@@ -159,7 +167,7 @@ impl ServerHome {
                 }
             }
         };
-        ServerProcess { child, url, home: self.path().to_path_buf(), log: log_path }
+        ServerProcess { child, url, grpc, home: self.path().to_path_buf(), log: log_path }
     }
 
     /// Runs a CLI command against `server` with this home (for `auth.json`).
@@ -191,6 +199,8 @@ pub struct ServerProcess {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// Where the gRPC doors listen (`127.0.0.1:PORT`).
+    pub grpc: Option<String>,
     home: PathBuf,
     log: PathBuf,
 }
@@ -229,6 +239,11 @@ impl ServerProcess {
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The shared token of the gRPC doors, as the server created it under its home.
+    pub fn worker_token(&self) -> String {
+        std::fs::read_to_string(self.home.join("worker-token")).expect("worker token file").trim().to_string()
     }
 
     /// A token for the local user, minted from the home's key (what `meshperf login` does).

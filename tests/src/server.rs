@@ -1,5 +1,7 @@
 //! An in-process hyper test server on 127.0.0.1 (HTTP/1.1 and h2c on one port, or TLS with
 //! ALPN), on its own thread and runtime, counting what it serves and able to freeze or hang.
+//! Paths: `/404` and `/500` answer with that status, `/big` with 100 kB, `/sleep/MS` after MS
+//! milliseconds; anything else with 200 and a short body.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -165,6 +167,10 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
         if until > now {
             tokio::time::sleep(until - now).await;
         }
+    }
+    // `/sleep/MS` answers after MS milliseconds: a slow service.
+    if let Some(ms) = parts.uri.path().strip_prefix("/sleep/").and_then(|ms| ms.parse::<u64>().ok()) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     control.served.fetch_add(1, Ordering::Relaxed);
     let status = match parts.uri.path() {

@@ -1,5 +1,6 @@
 //! A throwaway PKI for TLS tests: a CA, a server certificate for `localhost`/127.0.0.1, and a
-//! client certificate, all as PEM files in a temp dir.
+//! client certificate, all as PEM files in a temp dir; and a self-signed CA:TRUE server
+//! certificate like `openssl req -x509` makes.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,6 +84,53 @@ impl TestPki {
         let mut cfg = builder.with_single_cert(self.server_chain.clone(), key).expect("server cert");
         cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Arc::new(cfg)
+    }
+}
+
+/// A self-signed server certificate marked CA:TRUE, as `openssl req -x509` makes it, for
+/// `localhost` and 127.0.0.1: the server presents it and the client is given the same file.
+pub struct SelfSigned {
+    /// Keeps the file alive.
+    pub dir: tempfile::TempDir,
+    /// The certificate (give it as `--cacert`).
+    pub pem: PathBuf,
+    cert: CertificateDer<'static>,
+    key: Vec<u8>,
+}
+
+impl SelfSigned {
+    /// Makes the key and certificate.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = KeyPair::generate().expect("key");
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, "localhost");
+        let cert = params.self_signed(&key).expect("self-signed");
+        let pem = dir.path().join("self-signed.pem");
+        std::fs::write(&pem, cert.pem()).expect("write pem");
+        SelfSigned { dir, pem, cert: cert.der().clone(), key: key.serialize_der() }
+    }
+
+    /// A rustls server config presenting the certificate, offering HTTP/1.1.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
+        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![self.cert.clone()], key)
+            .expect("server cert");
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(cfg)
+    }
+}
+
+impl Default for SelfSigned {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -94,7 +94,8 @@ fn snapshots_add_up_to_the_report_exactly() {
         snaps.iter().filter(|s| s.phase == loadgen::Phase::Warmup).map(|s| s.interval.finished()).sum::<u64>(),
         0
     );
-    assert_eq!(r.series.iter().map(|s| s.requests).sum::<u64>(), r.stats.finished());
+    assert_eq!(r.series.iter().map(|s| s.requests).sum::<u64>(), r.stats.finished_in_window());
+    assert_eq!(r.series.len(), 3, "2.5 s: 0–1, 1–2 and 2–2.5 s");
 }
 
 #[test]

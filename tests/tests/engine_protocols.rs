@@ -124,6 +124,45 @@ fn refused_and_timed_out_requests_are_counted_by_kind() {
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
+/// A server that accepts TCP and never completes the TLS handshake: the pre-connect phase gives
+/// up after 2 s (not a whole timeout), the slots' own connects time out once within the
+/// window, and the run ends one timeout after its window; cancel ends such a run at once.
+#[test]
+fn timing_a_stalled_tls_handshake_costs_one_timeout_and_cancel_ends_it() {
+    let silent = meshperf_e2e::silent::SilentServer::start();
+    let url = format!("https://127.0.0.1:{}/", silent.addr.port());
+    let mut p = plan(&url, 0);
+    p.max_requests = None;
+    p.connections = 2;
+    p.threads = 1;
+    p.load = Load::Open(RateShape::Constant(4.0));
+    p.duration = Some(Duration::from_secs(1));
+    p.timeout = Duration::from_secs(6);
+    let started = std::time::Instant::now();
+    let r = loadgen::run_blocking(p.clone().validate().unwrap()).unwrap();
+    let took = started.elapsed();
+    assert!(r.stats.errors_of(ErrorKind::Timeout) > 0, "{:?}", r.stats.error_kinds());
+    assert_eq!(r.stats.responses, 0);
+    // 2 s pre-connect + 1 s window + 6 s for the last requests: 9 s; two timeouts would be 13 s.
+    assert!(took < Duration::from_secs(11), "took {took:?}");
+
+    p.duration = Some(Duration::from_secs(60));
+    p.timeout = Duration::from_secs(3600);
+    let h = loadgen::start(p.validate().unwrap()).unwrap();
+    let cancel = h.canceller();
+    let follower = std::thread::spawn(move || {
+        let mut h = h;
+        while h.next_snapshot_blocking().is_some() {}
+        (h.wait_blocking().unwrap(), std::time::Instant::now())
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    let asked = std::time::Instant::now();
+    cancel.cancel();
+    let (report, ended) = follower.join().unwrap();
+    assert!(report.cancelled);
+    assert!(ended.duration_since(asked) < Duration::from_secs(1), "cancel took {:?}", ended.duration_since(asked));
+}
+
 #[test]
 fn bodies_headers_and_methods_reach_the_server() {
     let server = TestServer::plain();

@@ -164,4 +164,32 @@ fn bad_configuration_stops_the_start_with_one_sentence_per_value() {
     }
     assert!(!err.contains("hunter2"), "the password leaked: {err}");
     assert!(!home.path().join("meshperf.db").exists(), "nothing starts on a bad configuration");
+
+    // A database that is not there is named at once (not after the pool's 10 s timeout), and a
+    // busy gRPC port names the flag that moves it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(meshperf_e2e::bin::meshperf())
+        .args(["serve", "--grpc-listen", "off"])
+        .env("MESHPERF_HOME", home.path())
+        .env("PORT", "0")
+        .env("DATABASE_URL", format!("postgres://root:hunter2@127.0.0.1:{port}/test"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")) && err.contains("refused"), "{err}");
+    assert!(!err.contains("hunter2"), "the password leaked: {err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let out = std::process::Command::new(meshperf_e2e::bin::meshperf())
+        .args(["serve", "--grpc-listen", &busy.local_addr().unwrap().to_string()])
+        .env("MESHPERF_HOME", home.path())
+        .env("PORT", "0")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--grpc-listen"), "{err}");
 }

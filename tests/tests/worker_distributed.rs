@@ -162,6 +162,39 @@ async fn a_worker_killed_mid_run_gives_a_partial_result() {
     assert_eq!(r.document.details.requests, total);
     assert!(r.workers[0].requests >= 180, "survivor ran its whole share: {}", r.workers[0].requests);
     assert!(r.workers[2].requests < r.workers[0].requests);
+    // What the lost worker reported before it went (it ran a second or more) is kept, and its
+    // status reads as a sentence, not Rust's debug form.
+    assert!(r.workers[2].requests > 0, "the lost worker's reported requests are kept");
+    let shown = r.workers[2].status.to_string();
+    assert!(shown.starts_with("lost: its connection broke"), "{shown}");
     let breakdown = r.document.details.workers.as_ref().unwrap();
     assert!(breakdown[2].partial && !breakdown[0].partial);
+}
+
+/// `meshperf run --workers -n 50` (the token from the environment) finishes its 50 requests and
+/// reports the rate over the time they took, not over a default duration; and an exported
+/// token does not get in the way of a plain local run.
+#[test]
+fn a_counted_run_over_workers_reports_its_real_rate() {
+    let target = TestServer::plain();
+    let (a, b) = (WorkerProcess::spawn(&[]), WorkerProcess::spawn(&[]));
+    let workers = format!("{},{}", a.address(), b.address());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(meshperf_e2e::bin::meshperf())
+            .args(args)
+            .env("MESHPERF_WORKER_TOKEN", TOKEN)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("meshperf runs");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("a result document")
+    };
+    let url = target.url("/");
+    let doc = run(&["run", "--workers", &workers, "-n", "50", "-c", "2", "--format", "json", &url]);
+    assert_eq!(doc["details"]["requests"], 50, "{doc}");
+    let (qps, window) = (doc["actual_qps"].as_f64().unwrap(), doc["details"]["duration_s"].as_f64().unwrap());
+    assert!(window > 0.0 && window < 10.0, "window {window} s");
+    assert!((qps * window - 50.0).abs() < 1.0, "{qps} req/s over {window} s is not 50 requests");
+    let local = run(&["run", "-n", "10", "-c", "1", "--format", "json", &url]);
+    assert_eq!(local["details"]["requests"], 10);
 }

@@ -26,12 +26,18 @@ pub mod worker;
 pub enum Exit {
     /// Success; every gate passed.
     Ok = 0,
-    /// A CI gate or regression check failed.
+    /// A CI gate or regression check failed; without gates, no request got a successful
+    /// response.
     GateFailed = 1,
     /// Bad usage or input (flags, files, values).
     Usage = 2,
     /// The command could not do its job (I/O, server unreachable, internal failure).
     Failure = 3,
+    /// The result is partial: a distributed run lost a worker (the result was still written).
+    Partial = 4,
+    /// The run was cancelled (Ctrl-C, SIGINT or SIGTERM), as a shell reports SIGINT; what
+    /// was measured was still written.
+    Cancelled = 130,
 }
 
 /// An error a command ends with; its message is one sentence that names the bad input and the fix.
@@ -134,5 +140,7 @@ fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // Colour only on a terminal: logs redirected to a file or a pipe stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
 }

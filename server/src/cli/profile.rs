@@ -62,13 +62,13 @@ pub enum Action {
 /// Arguments of `meshperf profile apply`.
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
-    /// A Meshery profile or SMP test config (YAML or JSON).
-    #[arg(short, long, value_name = "FILE", conflicts_with = "url")]
+    /// A Meshery profile or SMP test config (YAML or JSON); the flags below override it.
+    #[arg(short, long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Profile name (overrides the file's).
     #[arg(long)]
     pub name: Option<String>,
-    /// Target URL.
+    /// Target URL (replaces the file's).
     #[arg(long, required_unless_present = "file")]
     pub url: Option<String>,
     /// Requests per second (0: unthrottled).
@@ -93,6 +93,9 @@ pub struct ApplyArgs {
 pub struct RunArgs {
     /// Id or name.
     pub profile: String,
+    /// Send the load to this URL instead of the profile's.
+    #[arg(long)]
+    pub url: Option<String>,
     /// Override the duration (for example 10s).
     #[arg(long)]
     pub duration: Option<String>,
@@ -236,7 +239,7 @@ fn body_from_file(path: &std::path::Path) -> Result<Value, CliError> {
         "loadGenerators": [generator],
         "concurrentRequest": client.connections.max(1),
         "qps": client.rps,
-        "duration": if profile.test.duration.is_empty() { "30s".to_string() } else { profile.test.duration },
+        "duration": profile.test.duration,
         "requestHeaders": client.headers,
         "requestCookies": client.cookies,
         "requestBody": client.body,
@@ -249,7 +252,7 @@ fn body_from_file(path: &std::path::Path) -> Result<Value, CliError> {
 async fn apply(api: &Api, a: ApplyArgs, output: Output) -> Result<Exit, CliError> {
     let mut body = match &a.file {
         Some(path) => body_from_file(path)?,
-        None => json!({ "loadGenerators": ["meshperf"], "duration": "30s", "concurrentRequest": 1, "qps": 0 }),
+        None => json!({ "loadGenerators": ["meshperf"] }),
     };
     let set = |body: &mut Value, key: &str, v: Value| body[key] = v;
     if let Some(n) = a.name {
@@ -300,6 +303,9 @@ async fn apply(api: &Api, a: ApplyArgs, output: Output) -> Result<Exit, CliError
 async fn run(api: &Api, r: RunArgs, output: Output) -> Result<Exit, CliError> {
     let id = resolve(api, &r.profile).await?;
     let mut pairs = Vec::new();
+    if let Some(u) = r.url {
+        pairs.push(("url", u));
+    }
     if let Some(d) = r.duration {
         pairs.push(("t", d));
     }

@@ -42,18 +42,20 @@ pub fn execute(args: ReportArgs) -> Result<Exit, CliError> {
     Ok(Exit::Ok)
 }
 
-/// One row per result: name, start, requests, rates, errors and latency percentiles in ms.
+/// One row per result: name, start, requests, the achieved rate (successful responses per
+/// second) and the target, errors with their share, and latency percentiles in ms.
 pub fn table(docs: &[ResultDocument]) -> String {
     let mut rows = vec![
         [
             "name",
             "start (UTC)",
             "requests",
-            "rps",
+            "achieved/s",
             "target",
             "errors",
             "p50 ms",
             "p90 ms",
+            "p95 ms",
             "p99 ms",
             "p99.9 ms",
             "max ms",
@@ -68,6 +70,8 @@ pub fn table(docs: &[ResultDocument]) -> String {
         } else {
             format!("{} ({:.2}%)", d.details.errors, 100.0 * d.details.errors as f64 / d.details.requests as f64)
         };
+        // No response, no latency: zeros would read as a fast service.
+        let lat = |v: f64| if d.details.responses == 0 { "-".to_string() } else { format!("{v:.3}") };
         rows.push(vec![
             d.name().to_string(),
             d.start_time.format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -75,11 +79,12 @@ pub fn table(docs: &[ResultDocument]) -> String {
             format!("{:.1}", d.actual_qps),
             d.details.target_rate.map_or_else(|| "max".into(), |t| format!("{t:.1}")),
             errors,
-            format!("{:.3}", l.p50),
-            format!("{:.3}", l.p90),
-            format!("{:.3}", l.p99),
-            format!("{:.3}", l.p99_9),
-            format!("{:.3}", l.max),
+            lat(l.p50),
+            lat(l.p90),
+            lat(l.p95),
+            lat(l.p99),
+            lat(l.p99_9),
+            lat(l.max),
         ]);
     }
     let widths: Vec<usize> =

@@ -106,6 +106,25 @@ fn ms(v: &Value) -> String {
     v.as_f64().map(|x| format!("{x:.2}")).unwrap_or_default()
 }
 
+/// Latency columns of a result (`smp`): empty when no response arrived, since a latency of 0
+/// would read as a fast service.
+fn latency(s: &Value, keys: &[&str]) -> Vec<String> {
+    let d = &s["details"];
+    let responded = d["responses"].as_u64().is_none_or(|n| n > 0);
+    let l = &d["latency_ms"];
+    keys.iter().map(|k| if responded { ms(&l[*k]) } else { "-".to_string() }).collect()
+}
+
+/// `errors (share%)` of a result (`smp`).
+fn errors(s: &Value) -> String {
+    let d = &s["details"];
+    match (d["errors"].as_u64(), d["requests"].as_u64()) {
+        (Some(e), Some(r)) if r > 0 => format!("{e} ({:.2}%)", 100.0 * e as f64 / r as f64),
+        (Some(e), _) => e.to_string(),
+        _ => String::new(),
+    }
+}
+
 fn table(v: &Value, page: u32) {
     let rows: Vec<Vec<String>> = v["results"]
         .as_array()
@@ -113,40 +132,99 @@ fn table(v: &Value, page: u32) {
             rs.iter()
                 .map(|r| {
                     let s = &r["smp"];
-                    vec![
+                    let mut row = vec![
                         cell(&r["name"]),
                         cell(&r["mesheryId"]),
                         cell(&r["mesh"]),
                         s["actual_qps"].as_f64().map(|q| format!("{q:.1}")).unwrap_or_default(),
-                        ms(&s["latencies_ms"]["p50"]),
-                        ms(&s["latencies_ms"]["p99"]),
-                        cell(&r["testStartTime"]),
-                    ]
+                        errors(s),
+                    ];
+                    row.extend(latency(s, &["p50", "p95", "p99"]));
+                    row.push(cell(&r["testStartTime"]));
+                    row
                 })
                 .collect()
         })
         .unwrap_or_default();
-    print_table(&["NAME", "ID", "MESH", "QPS", "P50(ms)", "P99(ms)", "START-TIME"], &rows);
-    eprintln!("page {page}, {} result(s) in all", cell(&v["totalCount"]));
+    print_table(&["NAME", "ID", "MESH", "ACHIEVED/S", "ERRORS", "P50(ms)", "P95(ms)", "P99(ms)", "START-TIME"], &rows);
+    eprintln!("page {page}, {} result(s) in all; ACHIEVED/S: successful responses per second", cell(&v["totalCount"]));
 }
 
-/// Prints the headline figures of a result (as the server returns it).
-pub fn summary(r: &Value) {
+/// The headline figures of a result (as the server returns it), one `(label, value)` per line.
+pub fn headline(r: &Value) -> Vec<(&'static str, String)> {
     let s = &r["smp"];
-    let l = &s["latencies_ms"];
-    for (label, value) in [
+    let d = &s["details"];
+    let lat = latency(s, &["min", "mean", "stdev", "p50", "p90", "p95", "p99", "max"]);
+    let latency = if lat.iter().all(|v| v == "-") {
+        "none: no response arrived".to_string()
+    } else {
+        let bound = if d["latency_lower_bound"].as_bool() == Some(true) {
+            " (lower bounds: some requests were never sent)"
+        } else {
+            ""
+        };
+        format!(
+            "min {}  mean {}  stdev {}  p50 {}  p90 {}  p95 {}  p99 {}  max {}{bound}",
+            lat[0], lat[1], lat[2], lat[3], lat[4], lat[5], lat[6], lat[7]
+        )
+    };
+    vec![
         ("Name", cell(&r["name"])),
         ("Result ID", cell(&r["mesheryId"])),
         ("Profile", cell(&r["performanceProfile"])),
         ("Generator", format!("{} (asked: {})", cell(&r["generator"]), cell(&r["requestedGenerator"]))),
         ("Start", cell(&r["testStartTime"])),
         ("URL", cell(&s["labels"]["url"])),
-        ("Requests/s", s["actual_qps"].as_f64().map(|q| format!("{q:.1}")).unwrap_or_default()),
+        ("Requests", cell(&d["requests"])),
         (
-            "Latency ms",
-            format!("p50 {}  p90 {}  p99 {}  max {}", ms(&l["p50"]), ms(&l["p90"]), ms(&l["p99"]), ms(&l["max"])),
+            "Achieved/s",
+            s["actual_qps"].as_f64().map(|q| format!("{q:.1} successful responses per second")).unwrap_or_default(),
         ),
-    ] {
+        ("Errors", errors(s)),
+        ("Why", reasons(d)),
+        ("Latency ms", latency),
+    ]
+}
+
+/// Each error kind with its count and first message: `tls 600: invalid peer certificate ...`.
+fn reasons(d: &Value) -> String {
+    let Some(kinds) = d["error_kinds"].as_object() else { return String::new() };
+    kinds
+        .iter()
+        .map(|(kind, n)| match d["error_messages"][kind].as_str() {
+            Some(m) => format!("{kind} {n}: {m}"),
+            None => format!("{kind} {n}"),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Prints the headline figures of a result (as the server returns it).
+pub fn summary(r: &Value) {
+    for (label, value) in headline(r) {
         println!("{label:<12} {value}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_all_errors_result_shows_its_error_share_and_no_latency() {
+        let r = serde_json::json!({
+            "name": "dead", "smp": {"actual_qps": 0.0, "labels": {"url": "http://127.0.0.1:1/"},
+            "details": {"requests": 600, "responses": 0, "errors": 600,
+                "error_kinds": {"connect_refused": 600},
+                "error_messages": {"connect_refused": "Connection refused (os error 111)"},
+                "latency_ms": {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}}}
+        });
+        let lines = headline(&r);
+        let get = |k: &str| lines.iter().find(|(l, _)| *l == k).map(|(_, v)| v.clone()).unwrap();
+        assert_eq!(get("Errors"), "600 (100.00%)");
+        assert_eq!(get("Why"), "connect_refused 600: Connection refused (os error 111)");
+        assert_eq!(get("Latency ms"), "none: no response arrived");
+        assert!(get("Achieved/s").starts_with("0.0 "));
+        assert_eq!(latency(&r["smp"], &["p50"]), vec!["-"]);
     }
 }

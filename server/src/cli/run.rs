@@ -34,20 +34,20 @@ pub struct RunArgs {
     pub profile: Option<PathBuf>,
 
     /// Connections in total, spread over the worker threads [default: 50].
-    #[arg(short = 'c', long = "connections")]
+    #[arg(short = 'c', long = "connections", allow_negative_numbers = true, value_parser = whole)]
     pub connections: Option<u32>,
     /// Worker threads (default: one per core).
-    #[arg(short = 't', long = "threads")]
+    #[arg(short = 't', long = "threads", allow_negative_numbers = true, value_parser = whole)]
     pub threads: Option<u32>,
     /// Measured duration, e.g. 30s, 1m, 1m30s (default 30s unless -n or --stages is given).
-    #[arg(short = 'd', long = "duration")]
+    #[arg(short = 'd', long = "duration", allow_negative_numbers = true, value_parser = above_zero)]
     pub duration: Option<String>,
     /// Stop after this many requests, e.g. 10000 or 10k.
-    #[arg(short = 'n', long = "requests")]
+    #[arg(short = 'n', long = "requests", allow_negative_numbers = true, value_parser = above_zero)]
     pub requests: Option<String>,
     /// Open loop at a constant rate, requests per second (e.g. 5000 or 5k). Without a rate the
     /// run is closed loop: each connection sends as soon as its last response arrives.
-    #[arg(short = 'r', long = "rate", conflicts_with_all = ["ramp", "stages"])]
+    #[arg(short = 'r', long = "rate", conflicts_with_all = ["ramp", "stages"], allow_negative_numbers = true, value_parser = above_zero)]
     pub rate: Option<String>,
     /// Open loop with a linear ramp FROM:TO requests per second over the duration.
     #[arg(long = "ramp", value_name = "FROM:TO", conflicts_with = "stages")]
@@ -56,17 +56,17 @@ pub struct RunArgs {
     #[arg(long = "stages", value_name = "STAGES")]
     pub stages: Option<String>,
     /// Warm-up before measuring; its samples are dropped [default: 0s].
-    #[arg(long = "warmup")]
+    #[arg(long = "warmup", allow_negative_numbers = true, value_parser = above_zero)]
     pub warmup: Option<String>,
     /// Per-request timeout [default: 10s].
-    #[arg(long = "timeout")]
+    #[arg(long = "timeout", allow_negative_numbers = true, value_parser = above_zero)]
     pub timeout: Option<String>,
 
     /// Speak HTTP/2 (h2c with prior knowledge for http://, ALPN h2 for https://).
     #[arg(long = "http2")]
     pub http2: bool,
     /// Concurrent streams per HTTP/2 connection [default: 1].
-    #[arg(long = "h2-streams")]
+    #[arg(long = "h2-streams", allow_negative_numbers = true, value_parser = whole)]
     pub h2_streams: Option<u32>,
     /// PEM file of CA certificates to trust for https targets.
     #[arg(long = "cacert", value_name = "FILE")]
@@ -136,6 +136,22 @@ pub struct RunArgs {
     pub token: Option<String>,
 }
 
+/// A numeric option's text, refusing a negative number with the fix (without this, clap takes
+/// `-5` for a flag and suggests `-- -5`); the rest is parsed with the plan.
+fn above_zero(text: &str) -> Result<String, String> {
+    if text.trim_start().starts_with('-') {
+        return Err("must be above 0".into());
+    }
+    Ok(text.to_string())
+}
+
+/// A whole number for a count of connections, threads or streams (0 is left to the plan's
+/// check, which names the fix).
+fn whole(text: &str) -> Result<u32, String> {
+    above_zero(text)?;
+    text.trim().parse().map_err(|_| format!("{text:?} is not a whole number such as 10"))
+}
+
 /// Runs the load test and prints or writes its result; gates decide the exit code.
 pub fn execute(args: RunArgs) -> Result<Exit, CliError> {
     let runs = run_plan::build(&args)?;
@@ -164,19 +180,54 @@ pub fn execute(args: RunArgs) -> Result<Exit, CliError> {
         Format::Text => text,
     };
     write_output(args.output.as_deref(), &out)?;
-    if gates.is_empty() {
-        return Ok(Exit::Ok);
+    let verdict = if gates.is_empty() {
+        nothing_succeeded(&doc)
+    } else {
+        let verdicts = smp::gate::evaluate(&gates, &doc);
+        let json_on_stdout = args.format == Format::Json && args.output.is_none();
+        super::compare::publish_with(
+            doc.name(),
+            &verdicts,
+            args.summary.as_deref(),
+            args.junit.as_deref(),
+            doc.details.duration_s,
+            json_on_stdout,
+        )?
+    };
+    Ok(exit_code(&doc, verdict))
+}
+
+/// Without gates, a run in which no request got a successful response measured nothing of
+/// the service: say so and fail ([`Exit::GateFailed`]).
+fn nothing_succeeded(doc: &smp::ResultDocument) -> Exit {
+    let d = &doc.details;
+    if d.successful > 0 || d.requests + d.unsent == 0 || d.cancelled {
+        return Exit::Ok;
     }
-    let verdicts = smp::gate::evaluate(&gates, &doc);
-    let json_on_stdout = args.format == Format::Json && args.output.is_none();
-    super::compare::publish_with(
-        doc.name(),
-        &verdicts,
-        args.summary.as_deref(),
-        args.junit.as_deref(),
-        doc.details.duration_s,
-        json_on_stdout,
-    )
+    let mut why: Vec<String> = d.error_kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    why.extend(d.status_codes.iter().map(|(c, n)| format!("status {c} {n}")));
+    if d.unsent > 0 {
+        why.push(format!("unsent {}", d.unsent));
+    }
+    eprintln!(
+        "meshperf: no request got a successful (2xx or 3xx) response ({}); check the URL and that the target is up",
+        why.join(", ")
+    );
+    Exit::GateFailed
+}
+
+/// The exit code of a run: cancelled first (130, as for SIGINT), then a failed gate or check
+/// (1), then a partial result (4).
+fn exit_code(doc: &smp::ResultDocument, verdict: Exit) -> Exit {
+    if doc.details.cancelled {
+        Exit::Cancelled
+    } else if verdict != Exit::Ok {
+        verdict
+    } else if doc.details.partial {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    }
 }
 
 /// Runs one plan (or several clients of a profile at once) here; returns the result document
@@ -250,10 +301,13 @@ fn run_on_workers(
     let mut text = super::summary::render(&r.report);
     text.push_str("\n  Workers\n");
     for w in &r.workers {
-        text.push_str(&format!("    {:<24} {:?}  {} requests\n", w.address, w.status, w.requests));
+        text.push_str(&format!("    {:<24} {:>9} requests  {}\n", w.address, w.requests, w.status));
     }
     if r.partial {
-        text.push_str("  PARTIAL: a worker was lost; the numbers hold what the others measured\n");
+        text.push_str(
+            "  PARTIAL: a worker was lost; the numbers hold what the others measured and what it reported \
+             up to its last second\n",
+        );
     }
     Ok((r.document, text))
 }

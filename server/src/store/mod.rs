@@ -36,13 +36,21 @@ pub use runs::{RunRow, RunState};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be opened or created.
-    #[error("cannot open the database {what}: {source}")]
+    #[error("cannot open the database {what}: {source}; check DATABASE_URL and that the server runs")]
     Open {
         /// Which database (path or host, never the password).
         what: String,
         /// Why.
         #[source]
         source: sqlx::Error,
+    },
+    /// The database server did not answer.
+    #[error("the database {what} did not answer within {after:?}; check DATABASE_URL and that the server runs")]
+    NoAnswer {
+        /// Which database (host, never the password).
+        what: String,
+        /// How long it was given.
+        after: Duration,
     },
     /// A migration failed.
     #[error("database migration failed: {0}")]
@@ -123,6 +131,16 @@ impl Store {
                 let what = redact(url);
                 let options = PgConnectOptions::from_str(url)
                     .map_err(|source| StoreError::Open { what: what.clone(), source })?;
+                // One direct connection first: a closed port or a wrong password is reported as
+                // itself, at once, rather than as the pool's timeout ten seconds later.
+                use sqlx::Connection;
+                match tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect_with(&options)).await {
+                    Err(_) => return Err(StoreError::NoAnswer { what, after: Duration::from_secs(5) }),
+                    Ok(Err(source)) => return Err(StoreError::Open { what, source }),
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                    }
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(10))

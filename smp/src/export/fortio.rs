@@ -3,11 +3,12 @@
 //!
 //! Keys written: `RunType` ("HTTP"), `Labels` ("name -_- url", Meshery's convention),
 //! `StartTime` (RFC 3339), `RequestedQPS` ("max" for closed loop, else the target rate as
-//! text), `RequestedDuration` ("10s", or "exactly N calls"), `ActualQPS`, `ActualDuration`
+//! text), `RequestedDuration` ("10s", or "exactly N calls"), `ActualQPS` (successful responses per second, as
+//! `actual_qps`), `ActualDuration`
 //! (nanoseconds), `NumThreads` and `SocketCount` (connections), `URL`, `Version`,
 //! `DurationHistogram` {`Count`, `Min`, `Max`, `Sum`, `Avg`, `StdDev`, `Data`
 //! [{`Start`, `End`, `Percent`, `Count`}], `Percentiles` [{`Percentile`, `Value`}] for 50, 75,
-//! 90, 99, 99.9}, `RetCodes` ({"200": n}, and "-1" for requests that failed without a
+//! 90, 95, 99, 99.9}, `RetCodes` ({"200": n}, and "-1" for requests that failed without a
 //! response, as fortio counts them), `Exactly`, `Jitter`, `Uniform`, `RunID`, `AbortOn`,
 //! `AccessLoggerInfo`, `ID`, `load-generator` ("meshperf"), `kubernetes` and `detected-meshes`
 //! (null). Response `Sizes` are not written: meshperf counts bytes, not a size histogram.
@@ -16,8 +17,8 @@ use serde_json::{Map, Value, json};
 
 use crate::result::{LoadConfig, ResultDocument};
 
-/// The percentiles Meshery asks fortio for (mesheryctl reads 50, 90, 99 and the last one).
-const PERCENTILES: [f64; 5] = [50.0, 75.0, 90.0, 99.0, 99.9];
+/// The percentiles Meshery asks fortio for (mesheryctl reads 50, 90, 99 and the last one), and p95.
+const PERCENTILES: [f64; 6] = [50.0, 75.0, 90.0, 95.0, 99.0, 99.9];
 
 /// The document as fortio `HTTPRunnerResults` JSON.
 pub fn fortio(doc: &ResultDocument) -> Value {
@@ -187,8 +188,9 @@ mod tests {
         assert_eq!(h["Min"], 0.001);
         assert!((h["Avg"].as_f64().unwrap() - 0.5005).abs() < 0.001);
         let pcts = h["Percentiles"].as_array().unwrap();
-        assert_eq!(pcts.len(), 5);
-        assert_eq!(pcts[4]["Percentile"], 99.9);
+        assert_eq!(pcts.len(), 6);
+        assert_eq!(pcts[3]["Percentile"], 95.0);
+        assert_eq!(pcts[5]["Percentile"], 99.9);
         assert!((pcts[0]["Value"].as_f64().unwrap() - 0.5).abs() < 0.001);
         let data = h["Data"].as_array().unwrap();
         let counted: u64 = data.iter().map(|b| b["Count"].as_u64().unwrap()).sum();

@@ -5,7 +5,7 @@
 //! | `SmpJson` | `smp-json` | the result document as JSON: an SMP `PerformanceTestResult` plus `details` |
 //! | `SmpYaml` | `smp-yaml` | the same as YAML (Meshery serves results as SMP YAML) |
 //! | `Fortio` | `fortio` | fortio's `HTTPRunnerResults` JSON, as Meshery stores it in `runner_results` ([`fortio`]) |
-//! | `Csv` | `csv` | the per-second series, one row per interval ([`csv`]) |
+//! | `Csv` | `csv` | the per-second series, one row per interval ([`csv()`]) |
 //! | `HdrLog` | `hdr-log` | an HdrHistogram interval log of the three histograms ([`hdr_log`]) |
 
 mod fortio;
@@ -78,23 +78,39 @@ pub fn export(doc: &ResultDocument, format: Format) -> Result<Vec<u8>, SmpError>
             text.push('\n');
             text.into_bytes()
         }
-        Format::Csv => csv(doc).into_bytes(),
+        Format::Csv => csv(doc)?.into_bytes(),
         Format::HdrLog => hdr_log(doc)?,
     })
 }
 
 /// The per-second series as CSV with a header row:
-/// `second,requests,errors,rate,target_rate,p50_ms,p99_ms` (`target_rate` empty in closed loop).
-pub fn csv(doc: &ResultDocument) -> String {
-    let mut out = String::from("second,requests,errors,rate,target_rate,p50_ms,p99_ms\n");
+/// `second,requests,errors,rate,target_rate,p50_ms,p99_ms` (`target_rate` empty in closed
+/// loop). `rate` (successful responses per second) and `target_rate` are rounded to 0.01,
+/// `second` to the millisecond, latencies to the microsecond they were measured in.
+pub fn csv(doc: &ResultDocument) -> Result<String, SmpError> {
+    let mut out = ::csv::Writer::from_writer(Vec::new());
+    let fail = |e: ::csv::Error| SmpError::Export(format!("cannot write the CSV: {e}"));
+    out.write_record(["second", "requests", "errors", "rate", "target_rate", "p50_ms", "p99_ms"]).map_err(fail)?;
     for p in &doc.details.series {
-        let target = p.target_rate.map(|t| t.to_string()).unwrap_or_default();
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
-            p.second, p.requests, p.errors, p.rate, target, p.p50_ms, p.p99_ms
-        ));
+        out.write_record([
+            fixed(p.second, 3),
+            p.requests.to_string(),
+            p.errors.to_string(),
+            fixed(p.rate, 2),
+            p.target_rate.map(|t| fixed(t, 2)).unwrap_or_default(),
+            fixed(p.p50_ms, 3),
+            fixed(p.p99_ms, 3),
+        ])
+        .map_err(fail)?;
     }
-    out
+    let bytes = out.into_inner().map_err(|e| SmpError::Export(format!("cannot write the CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| SmpError::Export(format!("cannot write the CSV: {e}")))
+}
+
+/// `x` with at most `decimals` decimals and no trailing zeros (`2.5`, `1000`, `0.123`).
+fn fixed(x: f64, decimals: usize) -> String {
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
 }
 
 #[cfg(test)]
@@ -123,13 +139,20 @@ mod tests {
 
     #[test]
     fn csv_has_one_row_per_second() {
-        let text = csv(&sample());
+        let text = csv(&sample()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 11);
         assert_eq!(lines[0], "second,requests,errors,rate,target_rate,p50_ms,p99_ms");
-        assert!(lines[1].starts_with("1,100,1,100,100,"), "{}", lines[1]);
+        assert!(lines[1].starts_with("1,100,1,98,100,"), "{}", lines[1]);
         let mut closed = sample();
         closed.details.series[0].target_rate = None;
-        assert!(csv(&closed).lines().nth(1).unwrap().starts_with("1,100,1,100,,"));
+        assert!(csv(&closed).unwrap().lines().nth(1).unwrap().starts_with("1,100,1,98,,"));
+        // Numbers are rounded, never 13 digits of binary noise.
+        closed.details.series[0].rate = 24_958.123_456_789;
+        closed.details.series[0].second = 5.001_799_9;
+        let row = csv(&closed).unwrap().lines().nth(1).unwrap().to_string();
+        assert!(row.starts_with("5.002,100,1,24958.12,,"), "{row}");
+        assert_eq!(fixed(1000.0, 2), "1000");
+        assert_eq!(fixed(0.1 + 0.2, 3), "0.3");
     }
 }

@@ -30,6 +30,7 @@ fn stat(p: &Percentiles, s: Stat) -> f64 {
         Stat::P50 => p.p50,
         Stat::P75 => p.p75,
         Stat::P90 => p.p90,
+        Stat::P95 => p.p95,
         Stat::P99 => p.p99,
         Stat::P999 => p.p99_9,
         Stat::P9999 => p.p99_99,

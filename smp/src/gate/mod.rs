@@ -8,12 +8,12 @@
 //! # Metrics
 //! | metric | meaning | values |
 //! |---|---|---|
-//! | `p50` `p75` `p90` `p99` `p99.9` `p99.99` `max` `mean` (`avg`) `min` | latency (also written `latency.p99`) | a duration: `250us`, `20ms`, `1.5s` |
+//! | `p50` `p75` `p90` `p95` `p99` `p99.9` `p99.99` `max` `mean` (`avg`) `min` | latency (also written `latency.p99`) | a duration: `250us`, `20ms`, `1.5s` |
 //! | `service.p99` ... (also `service_time.`) | service time, from the actual send | a duration |
 //! | `send_lag.p99` ... (also `lag.`) | how late the generator sent | a duration |
 //! | `errors` | requests that failed without a response | a share of requests (`0.1%`) or a count (`10`) |
 //! | `non-2xx` (also `non2xx`) | responses whose status is not 2xx | a share of requests or a count |
-//! | `rps` (also `qps`, `throughput`) | achieved requests per second | a number, `k`/`M` allowed (`1.5k`) |
+//! | `rps` (also `qps`, `throughput`) | achieved rate: successful responses per second of the window | a number, `k`/`M` allowed (`1.5k`) |
 //! | `requests` | requests finished | a count |
 //!
 //! Operators: `<`, `<=`, `>`, `>=`.
@@ -54,6 +54,8 @@ pub enum Stat {
     P75,
     /// 90th percentile.
     P90,
+    /// 95th percentile.
+    P95,
     /// 99th percentile.
     P99,
     /// 99.9th percentile.
@@ -77,7 +79,7 @@ pub enum Metric {
     Errors,
     /// Responses whose status is not 2xx.
     Non2xx,
-    /// Achieved requests per second.
+    /// Achieved rate: successful responses per second.
     Rps,
     /// Requests finished.
     Requests,
@@ -169,6 +171,7 @@ impl Metric {
             "p50" | "median" => Some(Stat::P50),
             "p75" => Some(Stat::P75),
             "p90" => Some(Stat::P90),
+            "p95" => Some(Stat::P95),
             "p99" => Some(Stat::P99),
             "p99.9" | "p999" | "p99_9" => Some(Stat::P999),
             "p99.99" | "p9999" | "p99_99" => Some(Stat::P9999),
@@ -218,6 +221,7 @@ impl fmt::Display for Metric {
             Stat::P50 => "p50",
             Stat::P75 => "p75",
             Stat::P90 => "p90",
+            Stat::P95 => "p95",
             Stat::P99 => "p99",
             Stat::P999 => "p99.9",
             Stat::P9999 => "p99.99",
@@ -260,7 +264,7 @@ impl Op {
     }
 }
 
-const METRICS_HELP: &str = "use p50, p75, p90, p99, p99.9, p99.99, max, mean, min (also service.p99, send_lag.p99), \
+const METRICS_HELP: &str = "use p50, p75, p90, p95, p99, p99.9, p99.99, max, mean, min (also service.p99, send_lag.p99), \
                             errors, non-2xx, rps or requests";
 
 fn bad(text: &str, reason: impl Into<String>) -> SmpError {

@@ -8,21 +8,21 @@ use crate::error::SmpError;
 /// Deepest nesting accepted (flow brackets plus block indentation levels).
 pub const MAX_DEPTH: usize = 32;
 
-/// Refuses text nested deeper than [`MAX_DEPTH`].
+/// Refuses text nested deeper than [`MAX_DEPTH`]; stops reading as soon as it is.
 pub(crate) fn check_depth(text: &str) -> Result<(), SmpError> {
-    let depth = depth(text);
-    if depth > MAX_DEPTH {
+    if depth(text, MAX_DEPTH) > MAX_DEPTH {
         return Err(SmpError::field(
             "(top level)",
-            format!("the profile nests {depth} levels deep; at most {MAX_DEPTH} are accepted"),
+            format!("the profile nests more than {MAX_DEPTH} levels deep; at most {MAX_DEPTH} are accepted"),
         ));
     }
     Ok(())
 }
 
-/// An upper bound of the nesting depth of YAML or JSON text, in one pass: open flow brackets
-/// outside quotes, plus the block levels implied by indentation and `- ` sequence markers.
-pub(crate) fn depth(text: &str) -> usize {
+/// An upper bound of the nesting depth of YAML or JSON text, in one pass over its bytes: open
+/// flow brackets outside quotes, plus the block levels implied by indentation and `- `
+/// sequence markers. Returns as soon as the depth passes `limit`.
+pub(crate) fn depth(text: &str, limit: usize) -> usize {
     let mut deepest = 0;
     let mut flow = 0usize;
     let mut indents: Vec<usize> = Vec::new();
@@ -42,28 +42,34 @@ pub(crate) fn depth(text: &str) -> usize {
                 rest = r.trim_start_matches(' ');
             }
             deepest = deepest.max(indents.len() + dashes);
+            if deepest > limit {
+                return deepest;
+            }
         }
-        let mut quote: Option<char> = None;
+        let mut quote: Option<u8> = None;
         let mut escaped = false;
-        for c in line.chars() {
+        for &c in line.as_bytes() {
             match quote {
                 Some(q) => {
                     if escaped {
                         escaped = false;
-                    } else if c == '\\' && q == '"' {
+                    } else if c == b'\\' && q == b'"' {
                         escaped = true;
                     } else if c == q {
                         quote = None;
                     }
                 }
                 None => match c {
-                    '"' | '\'' => quote = Some(c),
-                    '#' if flow == 0 => break,
-                    '[' | '{' => {
+                    b'"' | b'\'' => quote = Some(c),
+                    b'#' if flow == 0 => break,
+                    b'[' | b'{' => {
                         flow += 1;
                         deepest = deepest.max(indents.len() + flow);
+                        if deepest > limit {
+                            return deepest;
+                        }
                     }
-                    ']' | '}' => flow = flow.saturating_sub(1),
+                    b']' | b'}' => flow = flow.saturating_sub(1),
                     _ => {}
                 },
             }
@@ -78,13 +84,14 @@ mod tests {
 
     #[test]
     fn measures_flow_block_and_json_nesting() {
-        assert!(depth("name: x\nclients:\n- endpoint_urls: [\"http://a/\"]\n  rps: 1\n") <= 4);
-        assert_eq!(depth(&format!("test: {}{}", "[".repeat(50), "]".repeat(50))), 51);
-        assert_eq!(depth(&format!("{}1{}", "[".repeat(40), "]".repeat(40))), 41);
-        assert!(depth(&format!("- {}x", "- ".repeat(40))) >= 41);
+        assert!(depth("name: x\nclients:\n- endpoint_urls: [\"http://a/\"]\n  rps: 1\n", 99) <= 4);
+        assert_eq!(depth(&format!("test: {}{}", "[".repeat(50), "]".repeat(50)), 99), 51);
+        assert_eq!(depth(&format!("{}1{}", "[".repeat(40), "]".repeat(40)), 99), 41);
+        assert_eq!(depth(&format!("{}1{}", "[".repeat(40), "]".repeat(40)), 10), 11, "stops past the limit");
+        assert!(depth(&format!("- {}x", "- ".repeat(40)), 99) >= 41);
         let block: String = (0..40).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
-        assert_eq!(depth(&block), 40);
-        assert_eq!(depth("a: \"[[[[[[[[\"\nb: '{{{{{{'\nc: 1 # [[[[[[\n"), 1);
+        assert_eq!(depth(&block, 99), 40);
+        assert_eq!(depth("a: \"[[[[[[[[\"\nb: '{{{{{{'\nc: 1 # [[[[[[\n", 99), 1);
         assert!(check_depth(&format!("test: {}", "[".repeat(100_000))).is_err());
     }
 }

@@ -15,8 +15,18 @@ pub const SPECTRUM_TICKS: u32 = 5;
 ///
 /// Counting rules: every request that was sent ends as exactly one *response* (any status
 /// code, counted in `status_codes`) or one *error* (no usable response, counted in
-/// `error_kinds`); `requests = responses + errors`. Open-loop requests that were due but never
-/// sent before the window closed are `unsent` and are in neither.
+/// `error_kinds`); `requests = responses + errors`. A response is *successful* when its status
+/// is 2xx or 3xx.
+///
+/// The window: requests due (or sent, in closed loop) inside the measured window are all
+/// counted and in the histograms, including those that finished after the window closed
+/// (`after_window`); the rates count only what finished inside it, per second of the window
+/// (`duration_s`), so a slow target does not stretch or inflate them.
+///
+/// Open-loop requests that were due but never sent before the window closed are `unsent`:
+/// they are neither responses nor errors, and each is in `latency_ms` (and the latency
+/// histogram) at its age when the window closed. That age is less than the latency it would
+/// have had, so with `unsent > 0` the latency figures are lower bounds (`latency_lower_bound`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Details {
     /// Version of this layout, [`FORMAT_VERSION`](super::FORMAT_VERSION).
@@ -30,15 +40,26 @@ pub struct Details {
     /// Some of the load is missing (a distributed run lost a worker).
     #[serde(default)]
     pub partial: bool,
-    /// Requests finished in the window: responses plus errors.
+    /// Requests finished: responses plus errors (including those that finished after the window).
     pub requests: u64,
     /// Responses received, whatever their status code.
     pub responses: u64,
+    /// Responses with a 2xx or 3xx status.
+    #[serde(default)]
+    pub successful: u64,
     /// Requests that failed without a response.
     pub errors: u64,
+    /// Of `requests`, those that finished after the window closed: in the counts and the
+    /// histograms, not in the rates.
+    #[serde(default)]
+    pub after_window: u64,
+    /// Of `after_window`, the successful responses.
+    #[serde(default)]
+    pub after_window_successful: u64,
     /// Requests sent.
     pub sent: u64,
-    /// Open loop: requests due in the window that were never sent.
+    /// Open loop: requests due in the window that were never sent; each is in `latency_ms` at
+    /// its age when the window closed.
     pub unsent: u64,
     /// Requests the schedule planned for the window (open loop with a duration).
     pub planned: Option<u64>,
@@ -46,23 +67,37 @@ pub struct Details {
     pub status_codes: BTreeMap<String, u64>,
     /// Errors by kind: `connect_refused`, `connect`, `timeout`, `reset`, `tls`, `protocol`, `other`.
     pub error_kinds: BTreeMap<String, u64>,
+    /// The first message seen for each error kind, e.g. `"tls"` → `"invalid peer certificate:
+    /// UnknownIssuer"`: why requests failed (one message per kind, not one per request).
+    #[serde(default)]
+    pub error_messages: BTreeMap<String, String>,
     /// The average target rate over the window, requests per second (open loop), else `null`.
     pub target_rate: Option<f64>,
-    /// Requests finished per second over the window (equals `actual_qps`).
+    /// Successful responses that finished inside the window, per second of the window: the
+    /// achieved rate (equals `actual_qps`).
     pub achieved_rate: f64,
+    /// Requests (responses and errors) that finished inside the window, per second of it.
+    #[serde(default)]
+    pub request_rate: f64,
     /// Request bytes written.
     pub bytes_sent: u64,
     /// Response bytes read.
     pub bytes_received: u64,
-    /// Latency: from the due time (open loop) or the send (closed loop), ms.
+    /// Latency: from the due time (open loop) or the send (closed loop), ms; unsent requests
+    /// are in it at their age when the window closed.
     pub latency_ms: Percentiles,
+    /// The latency figures are lower bounds: some requests were never sent (`unsent > 0`) and
+    /// are counted at their age when the window closed.
+    #[serde(default)]
+    pub latency_lower_bound: bool,
     /// Service time: from the actual send to the end of the response, ms.
     pub service_time_ms: Percentiles,
     /// How late the generator sent each request against its due time (open loop), ms.
     pub send_lag_ms: Percentiles,
     /// The percentile spectrum of latency and service time.
     pub spectrum: Spectrum,
-    /// One point per snapshot interval (about a second).
+    /// One point per second of the window (the last one ends at the window's end; a run of
+    /// 5 s has 5 points); nothing that finished after the window is in it.
     pub series: Vec<SeriesPoint>,
     /// The run's configuration.
     pub config: RunConfig,
@@ -76,26 +111,32 @@ pub struct Details {
 impl Details {
     pub(super) fn from_parts(p: &Parts<'_>) -> Self {
         let s = p.stats;
-        let requests = s.finished();
+        let per_second = |n: u64| if p.elapsed_s > 0.0 { n as f64 / p.elapsed_s } else { 0.0 };
         Details {
             format_version: FORMAT_VERSION,
             generator_version: env!("CARGO_PKG_VERSION").to_string(),
             duration_s: p.elapsed_s,
             cancelled: p.cancelled,
             partial: p.partial,
-            requests,
+            requests: s.finished(),
             responses: s.responses,
+            successful: s.successful(),
             errors: s.error_total(),
+            after_window: s.after_window,
+            after_window_successful: s.after_window_successful,
             sent: s.sent,
             unsent: s.unsent,
             planned: p.planned,
             status_codes: s.status_codes().into_iter().map(|(c, n)| (c.to_string(), n)).collect(),
             error_kinds: s.error_kinds().into_iter().map(|(k, n)| (k.as_str().to_string(), n)).collect(),
+            error_messages: s.messages.iter().map(|(k, m)| (k.as_str().to_string(), m.to_string())).collect(),
             target_rate: p.target_rate,
-            achieved_rate: if p.elapsed_s > 0.0 { requests as f64 / p.elapsed_s } else { 0.0 },
+            achieved_rate: per_second(s.successful_in_window()),
+            request_rate: per_second(s.finished_in_window()),
             bytes_sent: s.bytes_sent,
             bytes_received: s.bytes_received,
             latency_ms: Percentiles::from_histogram(&s.latency),
+            latency_lower_bound: s.unsent > 0,
             service_time_ms: Percentiles::from_histogram(&s.service),
             send_lag_ms: Percentiles::from_histogram(&s.send_lag),
             spectrum: Spectrum {
@@ -107,6 +148,38 @@ impl Details {
             histograms: Histograms::from_stats(s),
             workers: p.workers.clone(),
         }
+    }
+}
+
+impl Details {
+    /// Fills what a document of an older `format_version` lacks (successful responses, the
+    /// request rate, p95) from what it has, and recomputes its achieved rate as successful
+    /// responses per second.
+    /// Returns whether anything changed.
+    pub(super) fn upgrade(&mut self) -> bool {
+        if self.format_version >= FORMAT_VERSION {
+            return false;
+        }
+        self.successful = self
+            .status_codes
+            .iter()
+            .filter(|(c, _)| c.parse::<u16>().is_ok_and(|c| (200..400).contains(&c)))
+            .map(|(_, n)| n)
+            .sum();
+        self.request_rate = self.achieved_rate;
+        self.achieved_rate = if self.duration_s > 0.0 { self.successful as f64 / self.duration_s } else { 0.0 };
+        for (p, h) in [
+            (&mut self.latency_ms, &self.histograms.latency),
+            (&mut self.service_time_ms, &self.histograms.service_time),
+            (&mut self.send_lag_ms, &self.histograms.send_lag),
+        ] {
+            if let Ok(h) = LatencyHistogram::from_base64(h) {
+                *p = Percentiles::from_histogram(&h);
+            }
+        }
+        self.latency_lower_bound = self.unsent > 0;
+        self.format_version = FORMAT_VERSION;
+        true
     }
 }
 
@@ -127,6 +200,9 @@ pub struct Percentiles {
     pub p75: f64,
     /// 90th percentile.
     pub p90: f64,
+    /// 95th percentile.
+    #[serde(default)]
+    pub p95: f64,
     /// 99th percentile.
     pub p99: f64,
     /// 99.9th percentile.
@@ -158,6 +234,7 @@ impl Percentiles {
             p50: ms(h.percentile_us(50.0)),
             p75: ms(h.percentile_us(75.0)),
             p90: ms(h.percentile_us(90.0)),
+            p95: ms(h.percentile_us(95.0)),
             p99: ms(h.percentile_us(99.0)),
             p99_9: ms(h.percentile_us(99.9)),
             p99_99: ms(h.percentile_us(99.99)),
@@ -203,9 +280,9 @@ pub struct SeriesPoint {
     pub requests: u64,
     /// Errors in the interval.
     pub errors: u64,
-    /// Requests finished per second over the interval.
+    /// Successful responses per second over the interval (the achieved rate).
     pub rate: f64,
-    /// Target rate at the end of the interval (open loop), else `null`.
+    /// Mean target rate over the interval (open loop), else `null`.
     pub target_rate: Option<f64>,
     /// Median latency in the interval, ms.
     pub p50_ms: f64,
@@ -274,7 +351,7 @@ pub struct WorkerSummary {
     pub requests: u64,
     /// Its errors.
     pub errors: u64,
-    /// Its achieved rate, requests per second.
+    /// Its achieved rate: successful responses per second.
     pub achieved_rate: f64,
     /// Its latency summary, ms.
     pub latency_ms: Percentiles,

@@ -21,6 +21,8 @@ impl ResultDocument {
         s.sent = d.sent;
         s.responses = d.responses;
         s.unsent = d.unsent;
+        s.after_window = d.after_window;
+        s.after_window_successful = d.after_window_successful;
         s.bytes_sent = d.bytes_sent;
         s.bytes_received = d.bytes_received;
         for (code, n) in &d.status_codes {
@@ -29,9 +31,12 @@ impl ResultDocument {
             })?;
             s.add_status(status, *n);
         }
+        let kind_of = |name: &str| ErrorKind::ALL.into_iter().find(|k| k.as_str() == name).unwrap_or(ErrorKind::Other);
         for (kind, n) in &d.error_kinds {
-            let kind = ErrorKind::ALL.into_iter().find(|k| k.as_str() == kind).unwrap_or(ErrorKind::Other);
-            s.errors[kind as usize] += n;
+            s.errors[kind_of(kind) as usize] += n;
+        }
+        for (kind, message) in &d.error_messages {
+            s.messages.keep(kind_of(kind), message);
         }
         Ok(s)
     }

@@ -14,21 +14,38 @@
 //! | `labels` | map of strings | `name` (test name), `url` (first target), `urls` (every target, space separated, when there are several), `generator` (`meshperf`), `requested_generator` (what a profile asked for, when it differs), plus the caller's labels |
 //! | `start_time`, `end_time` | RFC 3339 string, UTC (`Z`) | when the measured window opened, when the run ended |
 //! | `latencies_ms` | object | `min`, `average`, `p50`, `p90`, `p99`, `max` of the latency histogram, in **milliseconds** (Meshery writes seconds here; we do not) |
-//! | `actual_qps` | number | requests finished (responses and errors) per second over the measured window |
+//! | `actual_qps` | number | successful responses (2xx or 3xx) that finished inside the measured window, per second of it: the achieved rate (an all-errors run has 0) |
 //! | `details_uri` | string | where the full result can be fetched, or `""` |
 //! | `test_id` | string | the id of the SMP test config (profile) that ran, or `""` |
 //! | `mesh_config_id`, `env_id` | string | ids of the SMP `ServiceMeshConfig` and `EnvironmentConfig`, or `""` |
 //!
 //! Latency is measured from each request's due time in open-loop runs (coordinated omission
 //! corrected) and from the send in closed-loop runs; see [`details`](Details) for service time.
+//! Open-loop requests that were due but never sent are in the latency at their age when the
+//! window closed, so a stalled target cannot hide behind them: the latency is then a lower
+//! bound (`details.latency_lower_bound`). With no response at all, every latency is 0 and
+//! `details.latency_ms.count` is 0 (or the number of unsent requests): read `details.responses`
+//! before the latency.
 //!
 //! # `details`
-//! See [`Details`]: the counters (`requests`, `responses`, `errors`, `sent`, `unsent`, bytes),
-//! `status_codes` (`"200"` → count) and `error_kinds` (`"timeout"` → count), the target and
-//! achieved rates, three percentile summaries (`latency_ms`, `service_time_ms`, `send_lag_ms`,
-//! see [`Percentiles`]), the percentile `spectrum`, the per-second `series`, the run's `config`
-//! ([`RunConfig`]), the `histograms` in HdrHistogram V2 compressed base64 ([`Histograms`]) and,
-//! for distributed runs, a per-worker breakdown `workers` ([`WorkerSummary`]).
+//! See [`Details`]: the counters (`requests`, `responses`, `successful`, `errors`,
+//! `after_window`, `sent`, `unsent`, bytes), `status_codes` (`"200"` → count),
+//! `error_kinds` (`"timeout"` → count) and `error_messages` (`"tls"` → the first message of
+//! that kind, e.g. `invalid peer certificate: UnknownIssuer`), the target, achieved and request rates, three
+//! percentile summaries (`latency_ms`, `service_time_ms`, `send_lag_ms`, see [`Percentiles`]:
+//! min, mean, stdev, p50, p75, p90, p95, p99, p99.9, p99.99, max), the percentile `spectrum`,
+//! the per-second `series`, the run's `config` ([`RunConfig`]), the `histograms` in
+//! HdrHistogram V2 compressed base64 ([`Histograms`]) and, for distributed runs, a per-worker
+//! breakdown `workers` ([`WorkerSummary`]).
+//!
+//! # The window and the rates
+//! Every request due (or sent) in the measured window is counted and in the histograms, also
+//! when it finished after the window closed (`after_window` of them). The rates count what
+//! finished inside the window, per second of the window (`duration_s`): `actual_qps` =
+//! `achieved_rate` counts successful responses, `request_rate` every finished request. The
+//! per-second `series` has one point per second of the window (its last point ends at the
+//! window's end; a last piece shorter than half a second is part of the point before) and its
+//! `rate` is the achieved rate of that second.
 //!
 //! # Compatibility
 //! Readers ignore keys they do not know, so a newer meshperf's results still load;
@@ -55,8 +72,12 @@ use crate::error::SmpError;
 pub const SMP_VERSION: &str = "v0.6.1";
 /// The generator name meshperf writes in `labels.generator`.
 pub const GENERATOR: &str = "meshperf";
-/// Version of the `details` layout; bumped only when a key changes meaning.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the `details` layout; bumped only when a key changes meaning. Version 2:
+/// `achieved_rate` (and `actual_qps`) count successful responses that finished inside the
+/// window, `latency_ms` includes the unsent requests; `successful`, `after_window`,
+/// `request_rate`, `latency_lower_bound` and `p95` are new. Version 1 documents are upgraded
+/// when read.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Who ran a test and how to label it: what [`ResultDocument::from_report`] cannot learn
 /// from the engine's report.
@@ -125,7 +146,7 @@ pub struct ResultDocument {
     pub end_time: DateTime<Utc>,
     /// Latency summary in milliseconds.
     pub latencies_ms: LatencyMs,
-    /// Requests finished per second over the measured window.
+    /// Successful responses that finished inside the measured window, per second of it.
     pub actual_qps: f64,
     /// Where the full result lives, or empty.
     #[serde(default)]
@@ -260,7 +281,11 @@ impl ResultDocument {
                  give a file written by `meshperf run --format json`",
             ));
         }
-        serde_path_error(value)
+        let mut doc: ResultDocument = serde_path_error(value)?;
+        if doc.details.upgrade() {
+            doc.actual_qps = doc.details.achieved_rate;
+        }
+        Ok(doc)
     }
 
     /// The test name from `labels.name` (empty when missing).

@@ -29,7 +29,9 @@ fn top_level_is_a_real_smp_result() {
     assert!((doc.latencies_ms.p99 - 990.0).abs() <= 1.0, "{}", doc.latencies_ms.p99);
     assert!((doc.latencies_ms.max - 1000.0).abs() <= 1.0);
     assert!((doc.latencies_ms.average - 500.5).abs() < 0.5);
-    assert!((doc.actual_qps - 100.0).abs() < 1e-9);
+    // Achieved: successful responses (980 × 200) per second of the 10 s window.
+    assert!((doc.actual_qps - 98.0).abs() < 1e-9);
+    assert!((doc.details.request_rate - 100.0).abs() < 1e-9);
     for empty in [&doc.details_uri, &doc.test_id, &doc.mesh_config_id, &doc.env_id] {
         assert!(empty.is_empty());
     }
@@ -41,6 +43,9 @@ fn details_counts_and_config() {
     assert_eq!(d.requests, 1000);
     assert_eq!(d.responses, 990);
     assert_eq!(d.errors, 10);
+    assert_eq!((d.successful, d.after_window, d.latency_lower_bound), (980, 0, false));
+    assert!(d.latency_ms.p90 <= d.latency_ms.p95 && d.latency_ms.p95 <= d.latency_ms.p99);
+    assert!((d.latency_ms.p95 - 950.0).abs() <= 1.0, "{}", d.latency_ms.p95);
     assert_eq!(d.status_codes["200"], 980);
     assert_eq!(d.status_codes["503"], 10);
     assert_eq!(d.error_kinds["timeout"], 10);
@@ -115,6 +120,48 @@ fn merged_documents_equal_one_run_fed_every_value() {
     assert!(merge(&[], &meta).is_err());
     // The merged document is itself valid and round-trips.
     assert_eq!(ResultDocument::from_json(&merged.to_json_pretty()).unwrap(), merged);
+}
+
+#[test]
+fn late_and_unsent_requests_count_in_the_latency_not_in_the_rates() {
+    let mut report = testutil::report();
+    let mut late = loadgen::Stats::new();
+    for _ in 0..50 {
+        late.count_status(200);
+        late.latency.record_us(3_000_000);
+    }
+    late.mark_after_window();
+    report.stats.merge(&late);
+    report.stats.unsent = 7;
+    for _ in 0..7 {
+        report.stats.latency.record_us(2_000_000);
+    }
+    let doc = ResultDocument::from_report(&report, &RunMeta::new("late"));
+    let d = &doc.details;
+    assert_eq!((d.requests, d.after_window, d.after_window_successful, d.successful), (1050, 50, 50, 1030));
+    assert!((doc.actual_qps - 98.0).abs() < 1e-9, "{}", doc.actual_qps);
+    assert!((d.request_rate - 100.0).abs() < 1e-9);
+    assert_eq!(d.latency_ms.count, 1000 + 50 + 7);
+    assert!(d.latency_lower_bound);
+    // Merging keeps the window's rates exact.
+    let merged = merge(&[doc.clone(), doc.clone()], &RunMeta::new("m")).unwrap();
+    assert!((merged.actual_qps - 196.0).abs() < 1e-9);
+    assert_eq!(merged.details.after_window, 100);
+}
+
+#[test]
+fn version_1_documents_are_read_in_todays_form() {
+    let mut v: serde_json::Value = serde_json::from_str(&sample().to_json_pretty()).unwrap();
+    let d = v["details"].as_object_mut().unwrap();
+    for k in ["successful", "after_window", "after_window_successful", "request_rate", "latency_lower_bound"] {
+        d.remove(k);
+    }
+    d.insert("format_version".into(), 1.into());
+    d.insert("achieved_rate".into(), 100.0.into());
+    d["latency_ms"].as_object_mut().unwrap().remove("p95");
+    v["actual_qps"] = 100.0.into();
+    let doc = ResultDocument::from_json(&v.to_string()).unwrap();
+    assert_eq!(doc, sample());
 }
 
 #[test]

@@ -54,15 +54,22 @@ pub async fn connect(address: &str, auth: BearerAuth, timeout: Duration) -> Resu
     Ok(PerfServiceClient::with_interceptor(channel, auth))
 }
 
+/// An error and its sources as one line, each message once: a layer that already prints its
+/// source (`tcp connect error: Connection refused`) is not followed by that source again, and
+/// a source that repeats its wrapper's words replaces the wrapper.
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
+    let mut parts = vec![e.to_string()];
     let mut source = e.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        let text = s.to_string();
+        match parts.last_mut() {
+            Some(last) if last.ends_with(&text) => {}
+            Some(last) if text.starts_with(last.as_str()) => *last = text,
+            _ => parts.push(text),
+        }
         source = s.source();
     }
-    text
+    parts.join(": ")
 }
 
 /// Maps a refused `Run` or `Cancel` call to an error naming the worker.
@@ -118,7 +125,7 @@ pub(crate) async fn follow(
     let msg = loop {
         let event = match tokio::time::timeout_at(deadline, stream.message()).await {
             Err(_) => break FromWorker::Lost(format!("silent for more than {}", humantime::format_duration(stall))),
-            Ok(Err(status)) => break FromWorker::Lost(format!("{}: {}", code_name(status.code()), status.message())),
+            Ok(Err(status)) => break FromWorker::Lost(broken(&status)),
             Ok(Ok(None)) => break FromWorker::Lost("its stream ended without a result".into()),
             Ok(Ok(Some(event))) => event,
         };
@@ -155,6 +162,42 @@ fn result(r: &proto::Result) -> FromWorker {
     FromWorker::Result(Box::new(WorkerResult { doc, stats, cancelled: r.cancelled }))
 }
 
-fn code_name(code: tonic::Code) -> String {
-    format!("{code:?}").to_lowercase()
+/// Why a stream broke, in words: a transport failure (the process died, the network went) or
+/// the worker's own error status.
+fn broken(status: &Status) -> String {
+    match status.code() {
+        tonic::Code::Unknown | tonic::Code::Unavailable | tonic::Code::Cancelled => {
+            format!("its connection broke ({})", status.message())
+        }
+        code => format!("it failed with {}: {}", format!("{code:?}").to_lowercase(), status.message()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn each_message_once() {
+        let io = Layer("Connection refused (os error 111)", None);
+        let inner = Layer("tcp connect error: Connection refused (os error 111)", Some(Box::new(io)));
+        let outer = Layer("tcp connect error", Some(Box::new(inner)));
+        let e = Layer("transport error", Some(Box::new(outer)));
+        assert_eq!(error_chain(&e), "transport error: tcp connect error: Connection refused (os error 111)");
+    }
 }

@@ -83,6 +83,16 @@ pub enum WorkerStatus {
     },
 }
 
+impl std::fmt::Display for WorkerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkerStatus::Finished => f.write_str("finished"),
+            WorkerStatus::Cancelled => f.write_str("cancelled"),
+            WorkerStatus::Lost { reason } => write!(f, "lost: {reason}"),
+        }
+    }
+}
+
 /// One worker's part of a distributed run.
 #[derive(Debug, Clone)]
 pub struct WorkerOutcome {

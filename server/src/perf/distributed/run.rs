@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
-use loadgen::{Phase, Report, RunPlan, SecondStats, Snapshot, Stats, ValidatedPlan};
+use loadgen::{Report, RunPlan, SecondStats, Snapshot, Stats, ValidatedPlan};
 use smp::ResultDocument;
 use smp::result::SeriesPoint;
 use tokio::sync::mpsc;
@@ -21,9 +21,10 @@ use crate::perf::grpc::{convert, proto};
 /// How long a cancel call to a worker may take.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Whether a snapshot belongs to the per-second series (as the engine builds it).
+/// Whether a snapshot belongs to the per-second series (as the engine builds it: what
+/// finished after the window is not in the series).
 fn in_series(s: &Snapshot) -> bool {
-    s.phase == Phase::Measuring || (s.phase == Phase::Draining && s.interval.finished() > 0)
+    s.in_series()
 }
 
 /// What is known about one worker while the run goes on.

@@ -46,7 +46,7 @@ pub struct ResultView {
     #[schema(value_type = Option<Object>)]
     pub runner_results: Value,
     /// The meshperf result document (SMP `PerformanceTestResult` plus `details`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub smp: Value,
     /// Server metrics (not collected by meshperf).
     #[schema(value_type = Option<Object>)]
@@ -67,10 +67,12 @@ pub struct ResultView {
 impl ResultView {
     /// The view of a stored row.
     pub fn from_row(row: ResultRow) -> Self {
-        let document: Value = serde_json::from_str(&row.document).unwrap_or(Value::Null);
-        let fortio = serde_json::from_value::<smp::ResultDocument>(document.clone())
-            .map(|doc| smp::export::fortio(&doc))
-            .unwrap_or(Value::Null);
+        // Read through the document reader, so a result stored by an older meshperf is shown
+        // in today's form (achieved rate of successful responses, p95, ...).
+        let (document, fortio) = match smp::ResultDocument::from_json(&row.document) {
+            Ok(doc) => (serde_json::to_value(&doc).unwrap_or(Value::Null), smp::export::fortio(&doc)),
+            Err(_) => (serde_json::from_str(&row.document).unwrap_or(Value::Null), Value::Null),
+        };
         ResultView {
             meshery_id: row.id,
             name: row.name,

@@ -475,6 +475,8 @@ impl RunRegistry {
         }
         let outcome =
             Outcome { state, message, document, stats, elapsed, cancelled: cancelled || reason.is_some(), stored };
+        // Ended in the store: no longer live (cancel answers "already ended"), then announced.
+        self.retire(&task.info.id);
         self.emit(task, EventKind::Finished(Arc::new(outcome)));
     }
 
@@ -485,7 +487,14 @@ impl RunRegistry {
                 tracing::error!(run = %task.info.id, error = %e, "recording the run's end failed");
             }
         }
+        self.retire(&task.info.id);
         self.emit(task, EventKind::Ended { state, message: message.to_string() });
+    }
+
+    /// Removes a run from the live set once its end is recorded.
+    fn retire(&self, id: &str) {
+        self.live().remove(id);
+        self.idle.notify_waiters();
     }
 }
 
