@@ -63,7 +63,7 @@ pub enum Action {
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
     /// A Meshery profile or SMP test config (YAML or JSON); the flags below override it.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Profile name (overrides the file's).
     #[arg(long)]
