@@ -335,6 +335,9 @@ async fn a_profile_run_streams_meshery_events_and_stores_the_result() {
     assert_eq!(one["performanceProfile"], id);
     let (_, of_profile) = h.call(Method::GET, &format!("/api/user/performance/profiles/{id}/results"), None).await;
     assert_eq!(of_profile["totalCount"], 1);
+    let unknown = "/api/user/performance/profiles/00000000-0000-4000-8000-000000000000/results";
+    let (status, _) = h.call(Method::GET, unknown, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an unknown profile's results are not an empty page");
     let (_, profile) = h.call(Method::GET, &format!("/api/user/performance/profiles/{id}"), None).await;
     assert_eq!(profile["totalResults"], 1);
     let (status, yaml) = h.raw(Method::GET, &format!("/api/perf/profile/result/{rid}"), None, Some(&h.token)).await;

@@ -126,6 +126,7 @@ pub async fn list_all_perf(
         (status = 200, description = "A page of the profile's results", body = ResultPage),
         (status = 400, description = "A parameter is wrong; `field` names it", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such profile for this caller (a deleted profile's results stay in the list of all results)", body = ErrorBody),
         (status = 500, description = "The store failed", body = ErrorBody),
     )
 )]
@@ -135,6 +136,10 @@ pub async fn list_for_profile(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<ResultPage>, ServiceError> {
+    // An unknown (or deleted) profile has no results to list: say so rather than an empty page.
+    if state.store.get_profile(&me.user_id, &id).await?.is_none() {
+        return Err(ServiceError::NotFound { what: "profile", id });
+    }
     page(&state, &me, Some(&id), query.as_deref()).await
 }
 

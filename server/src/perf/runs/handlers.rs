@@ -257,9 +257,7 @@ fn smp_body_error(e: &smp::SmpError) -> ServiceError {
     profile_model::smp_error(e)
 }
 
-/// The caller's runs from every door, newest first.
-///
-/// `search` is checked like the other lists' but does not filter runs.
+/// The caller's runs from every door, newest first; `search` keeps those whose name contains it.
 #[utoipa::path(
     get,
     path = "/api/perf/runs",
@@ -279,7 +277,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Json<RunPage>, ServiceError> {
     let req = crate::http::input::page_request(&Params::parse(query.as_deref()), false)?;
-    let (rows, total) = state.store.list_runs(&me.user_id, req.page_size, req.offset()).await?;
+    let (rows, total) = state.store.list_runs(&me.user_id, &req).await?;
     let runs: Vec<RunView> = rows.into_iter().map(RunView::from).collect();
     Ok(Json(RunPage { page: req.page, page_size: req.page_size, total_count: total, runs }))
 }
