@@ -14,11 +14,14 @@ use loadgen::Field;
 use serde::Serialize;
 use smp::profile::TestProfile;
 use smp::request::RunRequest;
+use smp::stepped::StepRequest;
 use tokio::sync::broadcast;
 
-use super::events::{Door, EventKind, Progress, RunEvent};
+use super::events::{Door, EventKind, Progress, RunEvent, StepEvent, StepView};
 use super::query;
 use super::registry::Placement;
+use super::stepped::SteppedRun;
+use super::stepped_query;
 use crate::error::ServiceError;
 use crate::http::AppState;
 use crate::http::input::{Body, Params, off_thread};
@@ -41,11 +44,20 @@ struct SseEvent {
     run_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     progress: Option<Progress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<StepView>,
 }
 
 impl SseEvent {
     fn info(run_id: &str, message: impl Into<String>) -> Self {
-        SseEvent { status: "info", message: Some(message.into()), result: None, run_id: run_id.into(), progress: None }
+        SseEvent {
+            status: "info",
+            message: Some(message.into()),
+            result: None,
+            run_id: run_id.into(),
+            progress: None,
+            step: None,
+        }
     }
 }
 
@@ -60,6 +72,14 @@ fn sse_events(event: &RunEvent) -> Vec<SseEvent> {
             vec![SseEvent { progress: Some(p.clone()), ..SseEvent::info(id, p.message()) }]
         }
         EventKind::Cancelling { reason } => vec![SseEvent::info(id, format!("Cancelling the load test: {reason}"))],
+        EventKind::Step(StepEvent::Started { index, rate }) => vec![SseEvent {
+            step: Some(StepView::started(*index, *rate)),
+            ..SseEvent::info(id, format!("Step {index}: {} req/s", smp::stepped::document::rate_text(*rate)))
+        }],
+        EventKind::Step(StepEvent::Finished(step)) => {
+            let view = StepView::finished(step);
+            vec![SseEvent { step: Some(view.clone()), ..SseEvent::info(id, view.message()) }]
+        }
         EventKind::Finished(outcome) => {
             let mut out = vec![
                 SseEvent::info(id, "Load test completed, fetching metadata now"),
@@ -121,6 +141,7 @@ async fn start(
     state: &AppState,
     me: &Identity,
     request: RunRequest,
+    stepped: Option<StepRequest>,
     name: impl Fn(Field) -> String,
     profile_id: Option<String>,
 ) -> Result<Response, ServiceError> {
@@ -132,7 +153,15 @@ async fn start(
         may_queue: true,
         placement: Placement::Configured,
     };
-    let submitted = state.pipeline.start(request, name, start).await?;
+    let submitted = match stepped {
+        None => state.pipeline.start(request, name, start).await?,
+        Some(step) => {
+            let spec = step
+                .into_spec(state.pipeline.default_stepped_time())
+                .map_err(|e| ServiceError::invalid(stepped_query::name(e.field), e.reason))?;
+            state.pipeline.start_stepped(SteppedRun { spec, request }, name, start).await?
+        }
+    };
     let mut resp = sse(submitted.events);
     if let Ok(v) = http::HeaderValue::from_str(&submitted.run_id) {
         resp.headers_mut().insert("x-meshperf-run-id", v);
@@ -141,7 +170,8 @@ async fn start(
 }
 
 /// `GET /api/user/performance/profiles/{id}/run`: runs a stored profile (query parameters
-/// override its values) and streams the run's events.
+/// override its values) and streams the run's events; with `kind=search` or `kind=sweep` it
+/// runs the profile step by step ([`stepped_query`]).
 pub async fn run_profile(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
@@ -150,14 +180,16 @@ pub async fn run_profile(
 ) -> Result<Response, ServiceError> {
     let row = state.store.get_profile(&me.user_id, &id).await?.ok_or(ServiceError::NotFound { what: "profile", id })?;
     let (test, mut request) = profile_model::request(&row)?;
-    let over = query::request(&Params::parse(query.as_deref()), true)?;
+    let params = Params::parse(query.as_deref());
+    let stepped = stepped_query::request(&params)?;
+    let over = query::request(&params, true)?;
     let given = over.clone();
     request.overlay(over);
     let name = move |f: Field| match query::name(f).filter(|_| given.sets(f)) {
         Some(param) => param.to_string(),
         None => profile_model::field_name(&test, f),
     };
-    start(&state, &me, request, name, Some(row.id.clone())).await
+    start(&state, &me, request, stepped, name, Some(row.id.clone())).await
 }
 
 /// `GET|POST /api/perf/profile`: an ad-hoc run from query parameters, or from an SMP test
@@ -169,10 +201,11 @@ pub async fn run_adhoc(
     body: Body,
 ) -> Result<Response, ServiceError> {
     let params = Params::parse(query.as_deref());
+    let stepped = stepped_query::request(&params)?;
     if body.is_blank() || params.text(&["cert"]).as_deref() == Some("true") {
         let request = query::request(&params, false)?;
         let name = |f: Field| query::name(f).map_or_else(|| f.name(), String::from);
-        return start(&state, &me, request, name, None).await;
+        return start(&state, &me, request, stepped, name, None).await;
     }
     let value = body.value().await?;
     let test = off_thread(move || TestProfile::from_value(value)).await?.map_err(|e| smp_body_error(&e))?;
@@ -185,7 +218,7 @@ pub async fn run_adhoc(
     }
     let request = requests.remove(0);
     let name = move |f: Field| camel(&test.path_of(0, f));
-    start(&state, &me, request, name, None).await
+    start(&state, &me, request, stepped, name, None).await
 }
 
 /// A profile reader's error in an SMP body, named by its path in the body.
