@@ -130,7 +130,7 @@ pub fn execute(mut step: StepRequest, args: StepArgs) -> Result<Exit, CliError> 
     let run = SteppedRun { spec, request };
     // Bounded even if every step stalls: the time limit plus one step's longest wall time.
     let bound = run.spec.max_time + probe.plan.wall_time_bound().unwrap_or(Duration::from_secs(60));
-    let meta = probe.meta.clone();
+    let meta = probe.meta;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

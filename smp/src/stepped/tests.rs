@@ -230,7 +230,7 @@ fn a_queueing_service_fails_on_latency_and_the_answer_is_within_the_precision() 
     let s = stepped(&doc);
     let max = s.answer.max_rate.unwrap();
     let failed = s.answer.failed_rate.unwrap();
-    assert!(max <= 250.0 && max >= 250.0 / 1.05, "{max}");
+    assert!((250.0 / 1.05..=250.0).contains(&max), "{max}");
     assert!(failed > 250.0 && failed <= max * 1.05, "{failed}");
     assert!(s.answer.failed.iter().any(|f| f == "p99"), "{:?}", s.answer.failed);
     assert!(s.steps.len() <= 10, "{} steps", s.steps.len());
@@ -359,7 +359,7 @@ fn a_stepped_document_round_trips_and_matches_the_schema() {
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path)).collect();
     assert!(errors.is_empty(), "{errors:#?}");
-    let mut typo = value.clone();
+    let mut typo = value;
     typo["details"]["stepped"]["steps"][0]["rat"] = serde_json::json!(1);
     assert!(!validator.is_valid(&typo), "an unknown key in a step fails the schema");
 }
