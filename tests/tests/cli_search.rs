@@ -12,7 +12,7 @@ use smp::ResultDocument;
 use smp::stepped::{Stepped, Stop};
 
 const LIMIT: Duration = Duration::from_secs(60);
-const SHORT: [&str; 6] = ["--step-duration", "2s", "--warmup", "500ms", "-c", "8"];
+const SHORT: [&str; 4] = ["--step-duration", "2s", "--warmup", "500ms"];
 
 fn ok(out: &std::process::Output, code: i32) -> (String, String) {
     let (stdout, stderr) =
@@ -33,7 +33,7 @@ fn timing_search_finds_the_capacity_of_a_shedding_server() {
     let server = CapacityServer::shedding(400.0);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("search.json");
-    let mut args = vec!["search", "--from", "250", "--to", "4k", "--precision", "10%", "--max-steps", "8"];
+    let mut args = vec!["search", "--from", "250", "--to", "4k", "--precision", "10%", "--max-steps", "8", "-c", "8"];
     args.extend(SHORT);
     let url = server.url();
     let path_text = path.to_string_lossy().to_string();
@@ -56,8 +56,10 @@ fn timing_search_finds_the_capacity_of_a_shedding_server() {
     let s = stepped(&doc);
     let max = s.answer.max_rate.expect("a rate passed");
     let failed = s.answer.failed_rate.expect("a rate failed");
-    assert!((360.0..=400.0).contains(&max), "max {max}: {}", s.answer.sentence());
-    assert!(failed > 400.0 && failed <= max * 1.1, "failed {failed}");
+    // Within 10% of the true capacity (the bucket's 50 ms burst lets a rate a few percent
+    // above it pass a short step), and the bracket is as tight as asked.
+    assert!((max - 400.0).abs() <= 40.0, "max {max}: {}", s.answer.sentence());
+    assert!(failed > max && failed <= max * 1.1, "failed {failed}");
     assert_eq!(s.stop, Stop::Converged);
     assert!(s.steps.len() <= 8, "{} steps", s.steps.len());
     assert_eq!(s.steps[0].rate, 250.0);
@@ -76,7 +78,7 @@ fn timing_search_finds_the_capacity_of_a_shedding_server() {
     assert!(stdout.contains("capacity: ") && stdout.contains("at least the 300.0 required"), "{stdout}");
 
     // A capacity the service does not have: the first step already fails, exit 1.
-    let mut args = vec!["search", "--from", "800", "--to", "1600", "--slo", "non-2xx<0.5%", "--min", "500"];
+    let mut args = vec!["search", "--from", "800", "--to", "1600", "-c", "8", "--slo", "non-2xx<0.5%", "--min", "500"];
     args.extend(SHORT);
     args.push(&url);
     let (stdout, _) = ok(&bin::run(&args, LIMIT), 1);
@@ -103,6 +105,7 @@ fn timing_sweep_finds_the_knee_of_a_single_worker_server() {
     let doc = ResultDocument::load(&path).unwrap();
     let s = stepped(&doc);
     assert_eq!((s.stop, s.steps.len()), (Stop::Swept, 5));
+    assert!(doc.name().starts_with("meshperf sweep http://127.0.0.1:"), "{}", doc.name());
     let knee = s.knee.clone().expect("a knee");
     let capacity = capacity_of(service);
     assert!(knee.rate >= 0.8 * capacity && knee.rate < capacity, "knee {knee:?} for a capacity of {capacity}");
@@ -145,7 +148,7 @@ fn timing_sweep_over_workers() {
     let url = server.url();
     let mut args = vec!["sweep", "--rates", "100,200"];
     args.extend(SHORT);
-    args.extend(["--workers", &list, "--token", TOKEN, "--format", "json", "-o", &path_text, &url]);
+    args.extend(["-c", "8", "--workers", &list, "--token", TOKEN, "--format", "json", "-o", &path_text, &url]);
     ok(&bin::run(&args, LIMIT), 0);
     let doc = ResultDocument::load(&path).unwrap();
     let s = stepped(&doc);

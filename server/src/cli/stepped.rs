@@ -107,8 +107,10 @@ pub fn execute(mut step: StepRequest, args: StepArgs) -> Result<Exit, CliError> 
         .map(|m| loadgen::parse::rate(m).map_err(|e| CliError::Usage(format!("invalid value for --min: {e}"))))
         .transpose()?;
     let (mut request, probe) = run_plan::base(&args.run, |r| spec.step_request(r, spec.first_rate()))?;
+    let mut meta = probe.meta.clone();
     if request.meta.name.is_none() {
-        request.meta.name = Some(format!("meshperf {} {}", spec.kind_name(), request.urls.join(" ")));
+        meta.name = format!("meshperf {} {}", spec.kind_name(), request.urls.join(" "));
+        request.meta.name = Some(meta.name.clone());
     }
     let executor: Box<dyn Executor> = if args.run.workers.is_empty() {
         Box::new(LocalExecutor)
@@ -130,7 +132,6 @@ pub fn execute(mut step: StepRequest, args: StepArgs) -> Result<Exit, CliError> 
     let run = SteppedRun { spec, request };
     // Bounded even if every step stalls: the time limit plus one step's longest wall time.
     let bound = run.spec.max_time + probe.plan.wall_time_bound().unwrap_or(Duration::from_secs(60));
-    let meta = probe.meta;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -185,7 +186,7 @@ fn conclusion(s: &Stepped, min: Option<f64>, elapsed: Duration, host: &mut CliHo
         format!("{}; {} steps in {took}", s.stop.describe(), group(steps as u64))
     };
     host.line(&format!("{} ({how})", s.answer.sentence()));
-    if s.kind == "sweep" || s.knee.is_some() {
+    if s.kind == "sweep" {
         host.line(&match &s.knee {
             Some(k) => format!(
                 "knee: {} req/s (achieved {}, p99 {}), step {}, found by {}",
