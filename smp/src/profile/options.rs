@@ -29,7 +29,8 @@ use serde_json::Value;
 use super::reader::{Obj, kind};
 use crate::error::SmpError;
 
-const KEYS: [&str; 13] = [
+/// The keys of `additional_options`, canonical (snake_case; camelCase also read).
+pub const KEYS: [&str; 13] = [
     "http2",
     "h2_streams",
     "method",
@@ -44,6 +45,9 @@ const KEYS: [&str; 13] = [
     "cert",
     "key",
 ];
+
+/// Other spellings of [`KEYS`]: fortio's `MethodOverride`.
+pub const ALIASES: [(&str, &str); 1] = [("method_override", "method")];
 
 /// meshperf's options for one client, parsed from `additional_options`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -88,7 +92,7 @@ impl Options {
 
     /// Reads options from an already parsed object at `path`.
     pub(crate) fn from_value(value: Value, path: &str) -> Result<Self, SmpError> {
-        let mut o = Obj::new(value, path, &KEYS, &[("method_override", "method")])?;
+        let mut o = Obj::new(value, path, &KEYS, &ALIASES)?;
         let duration = |o: &mut Obj, key: &str| -> Result<Option<Duration>, SmpError> {
             let text = o.string(key)?;
             if text.is_empty() {

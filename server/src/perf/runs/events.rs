@@ -137,7 +137,7 @@ pub struct Outcome {
 }
 
 /// A progress line's figures, about once a second.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
     /// Seconds since the measured window opened.
@@ -179,7 +179,7 @@ impl Progress {
 
 /// A step's figures in a server-sent event (`step`): its number and rate when it starts; its
 /// verdict and measurements when it ends.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StepView {
     /// The step's number, from 1.

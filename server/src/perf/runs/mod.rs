@@ -11,6 +11,7 @@
 //! - [`workers`]: [`WorkersExecutor`], runs split over registered load workers (gRPC).
 //! - [`query`]: Meshery's run query parameters as a run request (and a stepped run's).
 //! - [`handlers`]: the REST door (SSE streams, run status, cancel).
+//! - [`views`]: what the REST door answers: runs, pages, SSE events.
 
 pub mod events;
 pub mod executor;
@@ -20,10 +21,12 @@ pub mod query;
 pub mod registry;
 pub mod stepped;
 pub mod stepped_query;
+pub mod views;
 pub mod workers;
 
 pub use events::{Door, EventKind, Outcome, Progress, RunEvent, RunInfo, StepEvent};
 pub use executor::{Executed, Execution, Executor, LocalExecutor};
 pub use registry::{Limits, Placement, RunKind, RunRegistry, Submission, Submitted};
 pub use stepped::{StepHost, SteppedOutcome, SteppedRun, SteppedSubmission};
+pub use views::{Cancelling, RunPage, RunView, SseEvent, SseStatus};
 pub use workers::WorkersExecutor;
