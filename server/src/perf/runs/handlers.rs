@@ -19,7 +19,7 @@ use super::events::{Door, RunEvent};
 use super::query::{self, RunQuery};
 use super::registry::Placement;
 use super::stepped::SteppedRun;
-use super::stepped_query;
+use super::stepped_query::{self, SteppedQuery};
 use super::views::{Cancelling, RunPage, RunView, SseEvent};
 use crate::error::{ErrorBody, ServiceError};
 use crate::http::AppState;
@@ -128,7 +128,8 @@ async fn start(
             description = "The test's name (default: the profile's)"),
         ("url" = Option<String>, Query, format = "uri", max_length = 2048, example = "http://127.0.0.1:8080/",
             description = "The one URL to send load to, replacing the profile's endpoints"),
-        RunQuery
+        RunQuery,
+        SteppedQuery
     ),
     security(("bearer" = []), ("cookie" = [])),
     responses(
@@ -177,6 +178,7 @@ pub async fn run_profile(
         ("url" = String, Query, format = "uri", max_length = 2048, example = "http://127.0.0.1:8080/",
             description = "The URL to send load to"),
         RunQuery,
+        SteppedQuery,
         ("cert" = Option<String>, Query, example = "false",
             description = "`true`: read the query parameters even when a body is sent")
     ),
@@ -217,6 +219,7 @@ pub async fn run_query(
         ("url" = Option<String>, Query, format = "uri", max_length = 2048, example = "http://127.0.0.1:8080/",
             description = "The URL to send load to; required when the body is empty"),
         RunQuery,
+        SteppedQuery,
         ("cert" = Option<String>, Query, example = "false",
             description = "`true`: read the query parameters and ignore the body")
     ),

@@ -22,9 +22,68 @@ use smp::stepped::{StepField, StepKind, StepRequest};
 use crate::error::ServiceError;
 use crate::http::input::{Params, truncate};
 
+/// A stepped run's query parameters, as documented (read by [`request`]). They are read only
+/// with `kind=search` or `kind=sweep`; without `kind` the route runs once and they are ignored.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SteppedQuery {
+    /// `search`: the highest rate under the SLOs; `sweep`: one step per rate; `run` (or none):
+    /// one run.
+    #[param(example = "run")]
+    pub kind: Option<String>,
+    /// SLOs every step must meet, in the gate grammar, comma separated.
+    #[param(example = "p99<=20ms,errors<0.1%")]
+    pub slo: Option<String>,
+    /// Search: the first rate (default 100).
+    #[param(example = "100")]
+    pub from: Option<String>,
+    /// Search: the highest rate (default 100k).
+    #[param(example = "5k")]
+    pub to: Option<String>,
+    /// Search: stop when the bracket is within this share (default 5%).
+    #[param(example = "5%")]
+    pub precision: Option<String>,
+    /// Search: the climb's factor (default 2).
+    #[param(example = "2")]
+    pub factor: Option<String>,
+    /// Sweep: `FROM..TO/N` or a list (required for a sweep).
+    #[param(example = "1k..20k/10")]
+    pub rates: Option<String>,
+    /// Each step's measured window (default 10s).
+    #[param(rename = "stepDuration", example = "10s")]
+    pub step_duration: Option<String>,
+    /// Each step's warm-up (default 2s).
+    #[param(rename = "stepWarmup", example = "2s")]
+    pub step_warmup: Option<String>,
+    /// A step fails when it achieves less than its rate by more than this (default 5%).
+    #[param(rename = "rateTolerance", example = "5%")]
+    pub rate_tolerance: Option<String>,
+    /// The most steps (default 16 for a search, the number of rates for a sweep).
+    #[param(rename = "maxSteps", example = "16")]
+    pub max_steps: Option<String>,
+    /// The longest the whole run may take (default 10m, or the wall-time ceiling if lower).
+    #[param(rename = "maxTime", example = "10m")]
+    pub max_time: Option<String>,
+}
+
 /// The stepped run the parameters ask for, if any.
 pub fn request(p: &Params) -> Result<Option<StepRequest>, ServiceError> {
-    let kind = match p.text(&["kind"]).as_deref().map(str::trim) {
+    let text = |name: &str| p.text(&[name]);
+    let mut r = StepRequest {
+        kind: StepKind::Search,
+        slos: text("slo").into_iter().collect(),
+        from: text("from"),
+        to: text("to"),
+        precision: text("precision"),
+        factor: text("factor"),
+        rates: text("rates"),
+        step_duration: text("stepDuration"),
+        warmup: text("stepWarmup"),
+        rate_tolerance: text("rateTolerance"),
+        max_steps: text("maxSteps"),
+        max_time: text("maxTime"),
+    };
+    r.kind = match text("kind").as_deref().map(str::trim) {
         None | Some("run") => return Ok(None),
         Some("search") => StepKind::Search,
         Some("sweep") => StepKind::Sweep,
@@ -44,21 +103,7 @@ pub fn request(p: &Params) -> Result<Option<StepRequest>, ServiceError> {
     if p.get(&["t"]).is_some() {
         return Err(ServiceError::invalid("t", "a stepped run's steps last stepDuration each; leave t out"));
     }
-    let text = |names: &[&str]| p.text(names);
-    Ok(Some(StepRequest {
-        kind,
-        slos: text(&["slo", "slos"]).into_iter().collect(),
-        from: text(&["from"]),
-        to: text(&["to"]),
-        precision: text(&["precision"]),
-        factor: text(&["factor"]),
-        rates: text(&["rates"]),
-        step_duration: text(&["stepDuration", "step_duration"]),
-        warmup: text(&["stepWarmup", "step_warmup"]),
-        rate_tolerance: text(&["rateTolerance", "rate_tolerance"]),
-        max_steps: text(&["maxSteps", "max_steps"]),
-        max_time: text(&["maxTime", "max_time"]),
-    }))
+    Ok(Some(r))
 }
 
 /// The parameter behind a stepped run's value.
