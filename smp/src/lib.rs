@@ -15,6 +15,8 @@
 //! - [`export`]: SMP JSON/YAML, fortio `HTTPRunnerResults` JSON, CSV and HdrHistogram logs.
 //! - [`chart`]: percentile spectrum, latency and throughput over time, several results
 //!   overlaid, as SVG or PNG.
+//! - [`stepped`]: stepped runs: the search for the highest rate under SLOs and the sweep of
+//!   the latency-throughput curve (the one algorithm, step judgement, knee, `details.stepped`).
 //! - [`gate`]: CI gates (`p99<=20ms`, `errors<0.1%`, `rps>=1000`), baseline comparisons, and
 //!   their Markdown and JUnit reports.
 //! - [`error`]: [`SmpError`], whose messages name the field path and the fix.
@@ -27,6 +29,7 @@ pub mod model;
 pub mod profile;
 pub mod request;
 pub mod result;
+pub mod stepped;
 
 pub use error::SmpError;
 pub use result::{ResultDocument, RunMeta};

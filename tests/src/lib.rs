@@ -5,11 +5,14 @@
 //! - [`server`]: the in-process hyper test server and its knobs.
 //! - [`tls`]: a throwaway CA, server and client certificates written to a temp dir.
 //! - [`bin`]: builds `meshperf` once and runs it.
+//! - [`capacity`]: servers of known capacity (shedding with 503, or one worker with a fixed
+//!   service time) for searches and sweeps.
 //! - [`serve`]: the real `meshperf serve` on SQLite or a fresh PostgreSQL database, and its API.
 //! - [`worker`]: load workers on loopback, in process or as the real `meshperf worker`.
 //! - [`silent`]: a target that accepts and never answers, counting connections.
 
 pub mod bin;
+pub mod capacity;
 pub mod serve;
 pub mod server;
 pub mod silent;

@@ -160,7 +160,7 @@ fn run_event(e: &RunEvent) -> Option<proto::EventsResponse> {
         EventKind::Ended { message, .. } => {
             Some(error_event(&op, &ServiceError::Conflict(format!("the test ended without a result: {message}"))))
         }
-        EventKind::Queued | EventKind::Progress { .. } => None,
+        EventKind::Queued | EventKind::Progress { .. } | EventKind::Step(_) => None,
     }
 }
 

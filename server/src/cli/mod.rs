@@ -16,8 +16,10 @@ pub mod report;
 pub mod result;
 pub mod run;
 pub mod run_plan;
+pub mod search;
 pub mod serve;
 pub mod signals;
+pub mod stepped;
 pub mod summary;
 pub mod worker;
 
@@ -84,6 +86,10 @@ pub struct Cli {
 pub enum Command {
     /// Run a load test against one or more URLs and print (or write) the result.
     Run(Box<run::RunArgs>),
+    /// Find the highest constant rate whose step meets every SLO (climb, then bisect).
+    Search(Box<search::SearchArgs>),
+    /// Run one step per rate: the latency-throughput curve, with its knee.
+    Sweep(Box<search::SweepArgs>),
     /// Serve the perf gRPC service and the Meshery adapter on port 10013 (a load worker).
     Worker(worker::WorkerArgs),
     /// Write a result in another format: smp-json, smp-yaml, fortio, csv or hdr-log.
@@ -115,6 +121,8 @@ pub fn main() -> i32 {
     init_tracing(&cli.log);
     let result = match cli.command {
         Command::Run(args) => run::execute(*args),
+        Command::Search(args) => search::search(*args),
+        Command::Sweep(args) => search::sweep(*args),
         Command::Worker(args) => worker::execute(args),
         Command::Export(args) => export::execute(args),
         Command::Report(args) => report::execute(args),

@@ -18,7 +18,8 @@ pub struct ReportArgs {
     /// Result files (JSON or YAML); several are overlaid for comparison.
     #[arg(value_name = "RESULT", required = true)]
     pub results: Vec<PathBuf>,
-    /// Draw the percentile spectrum, latency and throughput over time to this .svg or .png file.
+    /// Draw the percentile spectrum, latency and throughput over time to this .svg or .png file
+    /// (for search and sweep results: the latency-throughput curve with its knee).
     #[arg(long = "chart", value_name = "FILE")]
     pub chart: Option<PathBuf>,
     /// Chart width in pixels.
@@ -34,6 +35,18 @@ pub fn execute(args: ReportArgs) -> Result<Exit, CliError> {
     let ReportArgs { results, chart, width, height } = args;
     let docs = results.iter().map(|p| load(p)).collect::<Result<Vec<_>, _>>()?;
     let mut text = table(&docs);
+    for d in &docs {
+        if let Some(s) = &d.details.stepped {
+            let _ = write!(
+                text,
+                "\n{} ({}, {} steps):\n{}",
+                d.name(),
+                s.kind,
+                s.steps.len(),
+                super::stepped::steps_table(s)
+            );
+        }
+    }
     if let Some(path) = &chart {
         smp::chart::render(&docs, path, Size { width, height }).map_err(smp_error)?;
         let _ = writeln!(text, "\nchart written to {}", path.display());

@@ -39,10 +39,52 @@ pub fn build(args: &RunArgs) -> Result<Vec<ValidRun>, CliError> {
 
 /// Reads the TLS files the request names (the user's own files) and converts it; an error
 /// names the flag when a flag set the value, else the profile's path.
-fn finish(mut r: RunRequest, flags: &RunRequest, profile: impl Fn(Field) -> String) -> Result<ValidRun, CliError> {
+fn finish(r: RunRequest, flags: &RunRequest, profile: impl Fn(Field) -> String) -> Result<ValidRun, CliError> {
+    let (_, run) = read_and_check(r, flags, profile, Clone::clone)?;
+    Ok(run)
+}
+
+/// Reads the request's files and converts `probe` of it, naming a bad value as [`finish`] does.
+fn read_and_check(
+    mut r: RunRequest,
+    flags: &RunRequest,
+    profile: impl Fn(Field) -> String,
+    probe: impl Fn(&RunRequest) -> RunRequest,
+) -> Result<(RunRequest, ValidRun), CliError> {
     let name = |f: Field| if flags.sets(f) { flag(f).to_string() } else { profile(f) };
     r.read_files().map_err(|(f, reason)| CliError::Usage(format!("invalid value for {}: {reason}", name(f))))?;
-    r.into_run().map_err(|e| CliError::Usage(format!("invalid value for {}: {}", name(e.field), e.reason)))
+    let run = probe(&r)
+        .into_run()
+        .map_err(|e| CliError::Usage(format!("invalid value for {}: {}", name(e.field), e.reason)))?;
+    Ok((r, run))
+}
+
+/// The one request the flags (over `--profile`'s one client) describe, with its files read,
+/// for commands that set the load themselves (`meshperf search`, `meshperf sweep`): `probe`
+/// gives the request of a step, which is converted to check every value (errors named as for
+/// `meshperf run`). Returns the request and the probe's validated run.
+pub fn base(args: &RunArgs, probe: impl Fn(&RunRequest) -> RunRequest) -> Result<(RunRequest, ValidRun), CliError> {
+    let flags = request(args)?;
+    if let Some(path) = &args.profile {
+        let profile = smp::profile::load(path).map_err(super::export::smp_error)?;
+        let mut requests = profile.requests().map_err(super::export::smp_error)?;
+        if requests.len() != 1 {
+            return Err(CliError::Usage(format!(
+                "{} has {} clients; a stepped run takes one: keep one client in the profile",
+                path.display(),
+                requests.len()
+            )));
+        }
+        let mut r = requests.remove(0);
+        r.overlay(flags.clone());
+        return read_and_check(r, &flags, |f| profile.path_of(0, f), probe);
+    }
+    if args.urls.is_empty() {
+        return Err(CliError::Usage(
+            "no target URL given: pass at least one URL, e.g. http://127.0.0.1:8080/, or --profile FILE".into(),
+        ));
+    }
+    read_and_check(flags.clone(), &flags, |f| flag(f).to_string(), probe)
 }
 
 /// The flag behind a plan field.

@@ -5,10 +5,18 @@
 //! per second, and the achieved (and target) request rate per second. Several results are
 //! overlaid in distinct colours, one legend entry per result, for comparison.
 //!
+//! Stepped runs (`meshperf sweep`, `meshperf search`) get their own picture instead: the
+//! latency-throughput curve, corrected p50, p99 and p99.9 against the achieved rate with one
+//! point per step on a log latency axis (passed steps as dots, failed ones as crosses), the
+//! knee circled and the search's answer as a dashed line; below it, the achieved against the
+//! target rate of each step. A stepped result charted with plain results is drawn as a plain
+//! result (its top-level step).
+//!
 //! Text is drawn with a system font found through fontconfig, loaded at run time (plotters'
 //! `fontconfig-dlopen`, so building needs no fontconfig headers); the machine needs a font and
 //! libfontconfig installed: Debian's `fonts-dejavu-core` and `fontconfig` are enough.
 
+mod curve;
 mod spectrum;
 mod timeline;
 
@@ -109,6 +117,9 @@ pub(crate) fn chart_error<E: std::fmt::Display>(e: E) -> SmpError {
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, docs: &[ResultDocument]) -> Result<(), SmpError> {
     root.fill(&WHITE).map_err(chart_error)?;
+    if docs.iter().all(|d| d.details.stepped.is_some()) {
+        return curve::draw(root, docs, &names(docs));
+    }
     let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 * 52 / 100);
     let (left, right) = bottom.split_horizontally(root.dim_in_pixel().0 / 2);
     let names = names(docs);

@@ -7,6 +7,7 @@ use loadgen::{LatencyHistogram, SecondStats, Stats};
 use serde::{Deserialize, Serialize};
 
 use super::{FORMAT_VERSION, Parts, RunConfig};
+use crate::stepped::Stepped;
 
 /// Steps per halving of the tail in the stored percentile spectrum (HdrHistogram's default 5).
 pub const SPECTRUM_TICKS: u32 = 5;
@@ -106,6 +107,10 @@ pub struct Details {
     /// Distributed runs: one summary per worker; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<Vec<WorkerSummary>>,
+    /// Stepped runs (`meshperf search`, `meshperf sweep`): every step, the answer and the
+    /// knee; the rest of the document is one step's result ([`Stepped`]). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stepped: Option<Box<Stepped>>,
 }
 
 impl Details {
@@ -147,6 +152,7 @@ impl Details {
             config: p.config.clone(),
             histograms: Histograms::from_stats(s),
             workers: p.workers.clone(),
+            stepped: None,
         }
     }
 }

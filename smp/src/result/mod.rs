@@ -35,8 +35,12 @@
 //! percentile summaries (`latency_ms`, `service_time_ms`, `send_lag_ms`, see [`Percentiles`]:
 //! min, mean, stdev, p50, p75, p90, p95, p99, p99.9, p99.99, max), the percentile `spectrum`,
 //! the per-second `series`, the run's `config` ([`RunConfig`]), the `histograms` in
-//! HdrHistogram V2 compressed base64 ([`Histograms`]) and, for distributed runs, a per-worker
-//! breakdown `workers` ([`WorkerSummary`]).
+//! HdrHistogram V2 compressed base64 ([`Histograms`]), for distributed runs a per-worker
+//! breakdown `workers` ([`WorkerSummary`]) and, for stepped runs (`meshperf search`,
+//! `meshperf sweep`), `stepped` ([`Stepped`](crate::stepped::Stepped)): every step with its
+//! SLO verdicts over the whole step and its second half, the answer (the highest rate that
+//! passed and the lowest above it that failed) and the knee of the latency-throughput curve.
+//! A stepped document's top level is one step's full result (`stepped.top_level_step`).
 //!
 //! # The window and the rates
 //! Every request due (or sent) in the measured window is counted and in the histograms, also

@@ -268,6 +268,19 @@ async fn the_served_document_is_openapi_3_with_parameters_bodies_and_security() 
         "req_body",
         "contentType",
         "content_type",
+        // A stepped run (kind=search|sweep).
+        "kind",
+        "slo",
+        "from",
+        "to",
+        "precision",
+        "factor",
+        "rates",
+        "stepDuration",
+        "stepWarmup",
+        "rateTolerance",
+        "maxSteps",
+        "maxTime",
     ]
     .map(String::from)
     .into();

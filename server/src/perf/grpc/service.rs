@@ -44,7 +44,7 @@ fn event(e: proto::run_event::Event) -> Option<Result<proto::RunEvent, Status>> 
 /// The wire event of a run event (`None` for those the wire has no message for).
 fn wire_event(e: &RunEvent, shown_id: &str) -> Option<Result<proto::RunEvent, Status>> {
     match &e.kind {
-        EventKind::Queued | EventKind::Cancelling { .. } => None,
+        EventKind::Queued | EventKind::Cancelling { .. } | EventKind::Step(_) => None,
         EventKind::Started { start_at, threads } => event(proto::run_event::Event::Accepted(proto::Accepted {
             run_id: shown_id.to_string(),
             start_at: Some(prost_types::Timestamp::from((*start_at).max(SystemTime::UNIX_EPOCH))),

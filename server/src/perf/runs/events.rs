@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use loadgen::{SecondStats, Snapshot, Stats};
 use smp::ResultDocument;
+use smp::stepped::Step;
 
 use crate::store::{ResultRow, RunState};
 
@@ -81,6 +82,9 @@ pub enum EventKind {
         /// Why (a user, the wall-time ceiling, shutdown, the caller went away).
         reason: String,
     },
+    /// A stepped run's step started or finished (a search or a sweep; progress events
+    /// between a step's start and its end are that step's).
+    Step(StepEvent),
     /// The end, with a result (stored first when the registry has a store).
     Finished(Arc<Outcome>),
     /// The end without a result.
@@ -90,6 +94,20 @@ pub enum EventKind {
         /// Why.
         message: String,
     },
+}
+
+/// A step of a stepped run.
+#[derive(Debug, Clone)]
+pub enum StepEvent {
+    /// Step `index` (from 1) started at `rate` requests per second.
+    Started {
+        /// Its number.
+        index: u32,
+        /// Its target rate.
+        rate: f64,
+    },
+    /// A step finished and was judged against the SLOs.
+    Finished(Arc<Step>),
 }
 
 impl RunEvent {
@@ -155,6 +173,85 @@ impl Progress {
         format!(
             "{:.0}s: {} requests, {:.1} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
             self.elapsed_s, self.requests, self.rate, self.p50_ms, self.p99_ms, self.errors
+        )
+    }
+}
+
+/// A step's figures in a server-sent event (`step`): its number and rate when it starts; its
+/// verdict and measurements when it ends.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StepView {
+    /// The step's number, from 1.
+    pub index: u32,
+    /// Its target rate.
+    pub rate: f64,
+    /// Whether it passed (absent while it runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passed: Option<bool>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<String>,
+    /// Its achieved rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub achieved_rate: Option<f64>,
+    /// Its corrected latency percentiles, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p50_ms: Option<f64>,
+    /// p99, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
+    /// p99.9, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p999_ms: Option<f64>,
+    /// Requests that failed without a response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<u64>,
+}
+
+impl StepView {
+    /// A step that started.
+    pub fn started(index: u32, rate: f64) -> Self {
+        StepView {
+            index,
+            rate,
+            passed: None,
+            failed: Vec::new(),
+            achieved_rate: None,
+            p50_ms: None,
+            p99_ms: None,
+            p999_ms: None,
+            errors: None,
+        }
+    }
+
+    /// A step that finished.
+    pub fn finished(step: &Step) -> Self {
+        StepView {
+            passed: Some(step.passed),
+            failed: step.failed.clone(),
+            achieved_rate: Some(step.achieved_rate),
+            p50_ms: Some(step.latency_ms.p50),
+            p99_ms: Some(step.latency_ms.p99),
+            p999_ms: Some(step.latency_ms.p99_9),
+            errors: Some(step.errors),
+            ..StepView::started(step.index, step.rate)
+        }
+    }
+
+    /// A one-line summary: `Step 3: 4,000 req/s passed (achieved 3,998.2 req/s, p99 4.10 ms)`.
+    pub fn message(&self) -> String {
+        let rate = smp::stepped::document::rate_text(self.rate);
+        let verdict = match self.passed {
+            Some(true) => "passed".to_string(),
+            Some(false) => format!("failed {}", self.failed.join(", ")),
+            None => "started".to_string(),
+        };
+        format!(
+            "Step {}: {rate} req/s {verdict} (achieved {:.1} req/s, p99 {:.2} ms)",
+            self.index,
+            self.achieved_rate.unwrap_or(0.0),
+            self.p99_ms.unwrap_or(0.0)
         )
     }
 }

@@ -12,11 +12,14 @@ use futures_util::Stream;
 use loadgen::Field;
 use smp::profile::TestProfile;
 use smp::request::RunRequest;
+use smp::stepped::StepRequest;
 use tokio::sync::broadcast;
 
 use super::events::{Door, RunEvent};
 use super::query::{self, RunQuery};
 use super::registry::Placement;
+use super::stepped::SteppedRun;
+use super::stepped_query::{self, SteppedQuery};
 use super::views::{Cancelling, RunPage, RunView, SseEvent};
 use crate::error::{ErrorBody, ServiceError};
 use crate::http::AppState;
@@ -80,6 +83,7 @@ async fn start(
     state: &AppState,
     me: &Identity,
     request: RunRequest,
+    stepped: Option<StepRequest>,
     name: impl Fn(Field) -> String,
     profile_id: Option<String>,
 ) -> Result<Response, ServiceError> {
@@ -91,7 +95,15 @@ async fn start(
         may_queue: true,
         placement: Placement::Configured,
     };
-    let submitted = state.pipeline.start(request, name, start).await?;
+    let submitted = match stepped {
+        None => state.pipeline.start(request, name, start).await?,
+        Some(step) => {
+            let spec = step
+                .into_spec(state.pipeline.default_stepped_time())
+                .map_err(|e| ServiceError::invalid(stepped_query::name(e.field), e.reason))?;
+            state.pipeline.start_stepped(SteppedRun { spec, request }, name, start).await?
+        }
+    };
     let mut resp = sse(submitted.events);
     if let Ok(v) = http::HeaderValue::from_str(&submitted.run_id) {
         resp.headers_mut().insert("x-meshperf-run-id", v);
@@ -103,7 +115,9 @@ async fn start(
 ///
 /// Query parameters override the profile's values; the ones left out keep them. The run goes
 /// on if the client goes away (follow it again with `/api/perf/runs/{id}/events`). Parameters
-/// Meshery's clients also send (`uuid`, `contexts`, `cert`) are ignored.
+/// Meshery's clients also send (`uuid`, `contexts`, `cert`) are ignored. With `kind=search` or
+/// `kind=sweep` the profile runs step by step (`slo`, `from`, `to`, `rates`, `stepDuration`, ...:
+/// see `stepped_query`), each step streamed as a `step` event.
 #[utoipa::path(
     get,
     path = "/api/user/performance/profiles/{id}/run",
@@ -114,7 +128,8 @@ async fn start(
             description = "The test's name (default: the profile's)"),
         ("url" = Option<String>, Query, format = "uri", max_length = 2048, example = "http://127.0.0.1:8080/",
             description = "The one URL to send load to, replacing the profile's endpoints"),
-        RunQuery
+        RunQuery,
+        SteppedQuery
     ),
     security(("bearer" = []), ("cookie" = [])),
     responses(
@@ -137,14 +152,16 @@ pub async fn run_profile(
 ) -> Result<Response, ServiceError> {
     let row = state.store.get_profile(&me.user_id, &id).await?.ok_or(ServiceError::NotFound { what: "profile", id })?;
     let (test, mut request) = profile_model::request(&row)?;
-    let over = query::request(&Params::parse(query.as_deref()), true)?;
+    let params = Params::parse(query.as_deref());
+    let stepped = stepped_query::request(&params)?;
+    let over = query::request(&params, true)?;
     let given = over.clone();
     request.overlay(over);
     let name = move |f: Field| match query::name(f).filter(|_| given.sets(f)) {
         Some(param) => param.to_string(),
         None => profile_model::field_name(&test, f),
     };
-    start(&state, &me, request, name, Some(row.id.clone())).await
+    start(&state, &me, request, stepped, name, Some(row.id.clone())).await
 }
 
 /// An ad-hoc run from query parameters; streams the run's events.
@@ -161,6 +178,7 @@ pub async fn run_profile(
         ("url" = String, Query, format = "uri", max_length = 2048, example = "http://127.0.0.1:8080/",
             description = "The URL to send load to"),
         RunQuery,
+        SteppedQuery,
         ("cert" = Option<String>, Query, example = "false",
             description = "`true`: read the query parameters even when a body is sent")
     ),
@@ -201,6 +219,7 @@ pub async fn run_query(
         ("url" = Option<String>, Query, format = "uri", max_length = 2048, example = "http://127.0.0.1:8080/",
             description = "The URL to send load to; required when the body is empty"),
         RunQuery,
+        SteppedQuery,
         ("cert" = Option<String>, Query, example = "false",
             description = "`true`: read the query parameters and ignore the body")
     ),
@@ -232,11 +251,12 @@ pub async fn run_adhoc(
     body: Body,
 ) -> Result<Response, ServiceError> {
     let params = Params::parse(query.as_deref());
+    let stepped = stepped_query::request(&params)?;
     let cert = params.text(&["cert"]).as_deref() == Some("true");
     if body.is_blank() || cert {
         let request = query::request(&params, false)?;
         let name = |f: Field| query::name(f).map_or_else(|| f.name(), String::from);
-        return start(&state, &me, request, name, None).await;
+        return start(&state, &me, request, stepped, name, None).await;
     }
     let value = body.value().await?;
     let test = off_thread(move || TestProfile::from_value(value)).await?.map_err(|e| smp_body_error(&e))?;
@@ -249,7 +269,7 @@ pub async fn run_adhoc(
     }
     let request = requests.remove(0);
     let name = move |f: Field| camel(&test.path_of(0, f));
-    start(&state, &me, request, name, None).await
+    start(&state, &me, request, stepped, name, None).await
 }
 
 /// A profile reader's error in an SMP body, named by its path in the body.

@@ -19,6 +19,8 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, watch};
 
 use super::events::{Door, EventKind, Outcome, RunEvent, RunInfo};
 use super::executor::{Executed, Executor};
+use super::follow::{Followed, STOP_TIMEOUT, Stopped, follow};
+use super::stepped::SteppedSubmission;
 use crate::error::ServiceError;
 use crate::policy::{Admitted, RuleNames};
 use crate::store::{ResultRow, RunRow, RunState, Store, now};
@@ -27,8 +29,6 @@ use crate::store::{ResultRow, RunRow, RunState, Store, now};
 const RUN_EVENTS: usize = 1024;
 /// Events kept for a slow subscriber of every run.
 const ALL_EVENTS: usize = 4096;
-/// How long a cancelled engine may take to hand its result over before the run is given up.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The registry's limits.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +72,18 @@ pub struct Submission {
     pub may_queue: bool,
     /// Where it executes.
     pub placement: Placement,
+    /// One run, or a stepped run (a search or a sweep).
+    pub kind: RunKind,
+}
+
+/// What a submission runs.
+#[derive(Debug)]
+pub enum RunKind {
+    /// One plan: the admitted run.
+    Single,
+    /// A search or a sweep: one step after another, each admitted on its own; the admitted
+    /// run is its highest-rate step and its wall limit the whole run's.
+    Stepped(Box<SteppedSubmission>),
 }
 
 /// A registered run.
@@ -213,7 +225,7 @@ impl RunRegistry {
                     state: RunState::Queued.as_str().into(),
                     message: String::new(),
                     requested_generator: run.meta.requested_generator.clone().unwrap_or_else(|| "meshperf".into()),
-                    request: summary(&s.admitted).to_string(),
+                    request: summary(&s.admitted, &s.kind).to_string(),
                     door: s.door.as_str().into(),
                     result_id: None,
                     created_at: now(),
@@ -244,7 +256,7 @@ impl RunRegistry {
         };
         tokio::spawn(async move {
             let id = task.info.id.clone();
-            this.drive(task, s.admitted, executor, permit).await;
+            this.drive(task, s.admitted, s.kind, executor, permit).await;
             this.live().remove(&id);
             this.idle.notify_waiters();
         });
@@ -319,17 +331,34 @@ impl RunRegistry {
         self.closing.load(Ordering::Acquire)
     }
 
-    fn emit(&self, task: &Task, kind: EventKind) {
-        let event = RunEvent { run: task.info.clone(), kind };
+    pub(super) fn emit(&self, task: &Task, kind: EventKind) {
+        self.send(&task.info, &task.events, kind);
+    }
+
+    /// Sends an event of the run `info` to its subscribers and to the registry-wide stream.
+    pub(super) fn send(&self, info: &Arc<RunInfo>, events: &broadcast::Sender<RunEvent>, kind: EventKind) {
+        let event = RunEvent { run: info.clone(), kind };
         // No subscriber is fine: the run goes on and is stored.
-        let _ = task.events.send(event.clone());
+        let _ = events.send(event.clone());
         let _ = self.all.send(event);
+    }
+
+    /// Why a run (or a step) that reached its wall-time limit was cancelled; logged once.
+    pub(super) fn wall_reason(&self, id: &str, limit: Duration) -> String {
+        let why = format!(
+            "it reached its wall-time limit of {} ({})",
+            humantime::format_duration(limit),
+            self.limits.names.wall_time
+        );
+        tracing::warn!(run = %id, "{why}; cancelling it");
+        why
     }
 
     async fn drive(
         &self,
         mut task: Task,
         admitted: Admitted,
+        kind: RunKind,
         executor: Arc<dyn Executor>,
         permit: Option<OwnedSemaphorePermit>,
     ) {
@@ -349,11 +378,11 @@ impl RunRegistry {
             return;
         };
         self.active.fetch_add(1, Ordering::AcqRel);
-        self.execute(&mut task, admitted, executor).await;
+        self.execute(&mut task, admitted, kind, executor).await;
         self.active.fetch_sub(1, Ordering::AcqRel);
     }
 
-    async fn execute(&self, task: &mut Task, admitted: Admitted, executor: Arc<dyn Executor>) {
+    async fn execute(&self, task: &mut Task, admitted: Admitted, kind: RunKind, executor: Arc<dyn Executor>) {
         let id = task.info.id.clone();
         if let Some(store) = &self.store {
             if let Err(e) = store.start_run(&id, now()).await {
@@ -373,65 +402,50 @@ impl RunRegistry {
             mesh: meta.labels.get("mesh").cloned().unwrap_or_default(),
             requested: meta.requested_generator.clone().unwrap_or_else(|| "meshperf".into()),
         };
-        let started = tokio::time::Instant::now();
-        let mut exec = match executor.execute(admitted.run.plan, meta) {
+        let wall = tokio::time::Instant::now() + admitted.wall_limit;
+        let (done, stopped) = match kind {
+            RunKind::Single => self.execute_one(task, admitted, executor.as_ref(), meta, wall).await,
+            RunKind::Stepped(stepped) => self.execute_stepped(task, *stepped, executor.as_ref(), meta, wall).await,
+        };
+        match done {
+            Ok(executed) => {
+                let reason = stopped.map(|s| s.reason().to_string());
+                self.finish(task, executed, reason, result_id, labels).await;
+            }
+            Err(e) => self.end(task, RunState::Failed, &format!("unable to perform the load test: {e}")).await,
+        }
+    }
+
+    /// Runs one plan on `executor` and follows it to its result.
+    async fn execute_one(
+        &self,
+        task: &mut Task,
+        admitted: Admitted,
+        executor: &dyn Executor,
+        meta: RunMeta,
+        wall: tokio::time::Instant,
+    ) -> (Result<Executed, String>, Option<Stopped>) {
+        let exec = match executor.execute(admitted.run.plan, meta) {
             Ok(exec) => exec,
-            Err(e) => {
-                self.end(task, RunState::Failed, &format!("unable to perform the load test: {e}")).await;
-                return;
-            }
+            Err(e) => return (Err(e), None),
         };
-        tracing::info!(run = %id, executor = executor.name(), "run started");
+        tracing::info!(run = %task.info.id, executor = executor.name(), "run started");
         self.emit(task, EventKind::Started { start_at: exec.start_at, threads: exec.threads });
-        let wall = started + admitted.wall_limit;
-        let mut reason: Option<String> = task.cancel.borrow().clone();
-        if reason.is_some() {
-            (exec.cancel)();
-        }
         let mut seq = 0;
-        loop {
-            tokio::select! {
-                p = exec.progress.recv() => match p {
-                    Some(snapshot) => {
-                        seq += 1;
-                        self.emit(task, EventKind::Progress { seq, snapshot });
-                    }
-                    None => break,
-                },
-                changed = task.cancel.changed(), if reason.is_none() => {
-                    let asked = task.cancel.borrow().clone();
-                    if changed.is_err() || asked.is_some() {
-                        let why = asked.unwrap_or_else(|| "the registry went away".into());
-                        (exec.cancel)();
-                        self.emit(task, EventKind::Cancelling { reason: why.clone() });
-                        reason = Some(why);
-                    }
+        let wall_reason = || self.wall_reason(&task.info.id, admitted.wall_limit);
+        let done_limit = STOP_TIMEOUT + admitted.wall_limit;
+        let (done, stopped) = follow(exec, &mut task.cancel, wall, wall_reason, done_limit, |f| {
+            let kind = match f {
+                Followed::Progress(snapshot) => {
+                    seq += 1;
+                    EventKind::Progress { seq, snapshot }
                 }
-                () = tokio::time::sleep_until(wall), if reason.is_none() => {
-                    let why = format!(
-                        "it reached its wall-time limit of {} ({})",
-                        humantime::format_duration(admitted.wall_limit),
-                        self.limits.names.wall_time
-                    );
-                    tracing::warn!(run = %id, "{why}; cancelling it");
-                    (exec.cancel)();
-                    self.emit(task, EventKind::Cancelling { reason: why.clone() });
-                    reason = Some(why);
-                }
-            }
-        }
-        let done = match tokio::time::timeout(STOP_TIMEOUT + admitted.wall_limit, exec.done).await {
-            Ok(done) => done,
-            Err(_) => Err("the engine did not hand its result over in time".into()),
-        };
-        let executed = match done {
-            Ok(executed) => executed,
-            Err(e) => {
-                self.end(task, RunState::Failed, &format!("unable to perform the load test: {e}")).await;
-                return;
-            }
-        };
-        self.finish(task, executed, reason, result_id, labels).await;
+                Followed::Cancelling(reason) => EventKind::Cancelling { reason },
+            };
+            self.send(&task.info, &task.events, kind);
+        })
+        .await;
+        (done, stopped)
     }
 
     async fn finish(&self, task: &Task, executed: Executed, reason: Option<String>, result_id: String, labels: Labels) {
@@ -446,7 +460,10 @@ impl RunRegistry {
         let (state, message) = match (&reason, cancelled) {
             (Some(why), _) => (RunState::Cancelled, format!("cancelled: {why}; the partial result is kept")),
             (None, true) => (RunState::Cancelled, "cancelled; the partial result is kept".to_string()),
-            (None, false) => (RunState::Completed, "completed".to_string()),
+            (None, false) => match &document.details.stepped {
+                Some(stepped) => (RunState::Completed, format!("completed: {}", stepped.answer.sentence())),
+                None => (RunState::Completed, "completed".to_string()),
+            },
         };
         let mut stored = None;
         if let Some(store) = &self.store {
@@ -504,10 +521,11 @@ struct Labels {
     requested: String,
 }
 
-struct Task {
-    info: Arc<RunInfo>,
-    events: broadcast::Sender<RunEvent>,
-    cancel: watch::Receiver<Option<String>>,
+/// A run's task: who it is, where its events go, and its cancel requests.
+pub(super) struct Task {
+    pub(super) info: Arc<RunInfo>,
+    pub(super) events: broadcast::Sender<RunEvent>,
+    pub(super) cancel: watch::Receiver<Option<String>>,
 }
 
 /// A caller's id for a run: 1 to 128 letters, digits, `-`, `_` or `.`.
@@ -524,7 +542,7 @@ fn check_client_id(id: &str) -> Result<String, ServiceError> {
 
 /// What was asked, as stored with the run: targets, load, connections, window; never headers,
 /// cookies or body (they may be credentials).
-pub fn summary(admitted: &Admitted) -> serde_json::Value {
+pub fn summary(admitted: &Admitted, kind: &RunKind) -> serde_json::Value {
     let plan = &admitted.run.plan;
     let load = match &plan.load {
         loadgen::Load::Closed => serde_json::json!({"closed": true}),
@@ -548,5 +566,9 @@ pub fn summary(admitted: &Admitted) -> serde_json::Value {
         "wallLimitS": admitted.wall_limit.as_secs_f64(),
         "loadGenerator": admitted.run.meta.requested_generator.clone().unwrap_or_else(|| "meshperf".into()),
         "mesh": admitted.run.meta.labels.get("mesh"),
+        "stepped": match kind {
+            RunKind::Single => serde_json::Value::Null,
+            RunKind::Stepped(s) => s.run.summary(),
+        },
     })
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::events::{EventKind, Progress, RunEvent};
+use super::events::{EventKind, Progress, RunEvent, StepEvent, StepView};
 use crate::perf::results::ResultView;
 use crate::store::RunRow;
 
@@ -42,6 +42,11 @@ pub struct SseEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub progress: Option<Progress>,
+    /// A stepped run's step (`kind=search` or `kind=sweep`): when it starts, its number and
+    /// rate; when it ends, its verdict and figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub step: Option<StepView>,
 }
 
 impl SseEvent {
@@ -52,6 +57,7 @@ impl SseEvent {
             result: None,
             run_id: run_id.into(),
             progress: None,
+            step: None,
         }
     }
 
@@ -67,6 +73,14 @@ impl SseEvent {
             }
             EventKind::Cancelling { reason } => {
                 vec![SseEvent::info(id, format!("Cancelling the load test: {reason}"))]
+            }
+            EventKind::Step(StepEvent::Started { index, rate }) => vec![SseEvent {
+                step: Some(StepView::started(*index, *rate)),
+                ..SseEvent::info(id, format!("Step {index}: {} req/s", smp::stepped::document::rate_text(*rate)))
+            }],
+            EventKind::Step(StepEvent::Finished(step)) => {
+                let view = StepView::finished(step);
+                vec![SseEvent { step: Some(view.clone()), ..SseEvent::info(id, view.message()) }]
             }
             EventKind::Finished(outcome) => {
                 let mut out = vec![
