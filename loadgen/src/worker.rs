@@ -180,7 +180,12 @@ async fn execute(spec: &WorkerSpec, prepared: Vec<Prepared>, t0: Instant) -> Res
         timeout: plan.timeout,
         h1: plan.targets.iter().map(http1::encode_request).collect(),
         head: plan.targets.iter().map(|t| t.method == http::Method::HEAD).collect(),
-        h2: plan.targets.iter().map(H2Request::new).collect::<Result<_, _>>().map_err(|e| e.to_string())?,
+        h2: plan
+            .targets
+            .iter()
+            .map(|t| H2Request::new(t, plan.timeout))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?,
         last_done: Default::default(),
     });
     // One dispenser per group (open loop), on this worker's lattice of global indices.
