@@ -203,7 +203,10 @@ pub(crate) async fn exchange(
         Some((code, message)) => Ok((Outcome::Grpc(code, message), bytes)),
         None if status != 200 => Ok((Outcome::Grpc(Code::from_http_status(status), None), bytes)),
         None => {
-            crate::error::note(ErrorKind::Protocol, &"a call was answered without a grpc-status: the target is not a gRPC server");
+            crate::error::note(
+                ErrorKind::Protocol,
+                &"a call was answered without a grpc-status: the target is not a gRPC server",
+            );
             Err(ErrorKind::Protocol)
         }
     }

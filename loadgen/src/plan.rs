@@ -533,7 +533,7 @@ mod tests {
         let mut no_call = plan.clone();
         no_call.targets = vec![grpc("grpc://127.0.0.1:50051/")];
         assert_eq!(err(no_call).field, Field::Url(0));
-        let mut get = plan.clone();
+        let mut get = plan;
         get.targets[0].method = Method::GET;
         assert_eq!(err(get).field, Field::Method);
         assert!(parse_url("ftp://x/").unwrap_err().0.contains("use http, https, grpc or grpcs"));

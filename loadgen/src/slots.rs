@@ -45,7 +45,15 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     #[inline]
-    fn record_ok(&self, due: Option<Instant>, send: Instant, done: Instant, outcome: Outcome, sent: u64, received: u64) {
+    fn record_ok(
+        &self,
+        due: Option<Instant>,
+        send: Instant,
+        done: Instant,
+        outcome: Outcome,
+        sent: u64,
+        received: u64,
+    ) {
         self.last_done.set(Some(done));
         let reference = due.unwrap_or(send);
         if reference < self.measure_from {

@@ -23,8 +23,8 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue};
 
-pub use code::{Code, GrpcMessages};
 pub(crate) use code::decode_message;
+pub use code::{Code, GrpcMessages};
 
 /// Whether a URL scheme is gRPC's (`grpc` or `grpcs`).
 pub fn is_grpc_scheme(scheme: &str) -> bool {

@@ -218,9 +218,7 @@ impl Client {
             }
         }
         let (code, message) = match status {
-            Some((code, message)) => {
-                (code, message.map(|m| super::decode_message(m.as_bytes())).unwrap_or_default())
-            }
+            Some((code, message)) => (code, message.map(|m| super::decode_message(m.as_bytes())).unwrap_or_default()),
             None if http_status != 200 => (Code::from_http_status(http_status), format!("HTTP status {http_status}")),
             None => return Err(ReflectError::Invalid("the answer carried no grpc-status".into())),
         };
@@ -239,7 +237,10 @@ impl Client {
                     return Err(ReflectError::NotFound { symbol: symbol.clone(), message: e.error_message });
                 }
                 Some(Answer::Error(e)) => {
-                    return Err(ReflectError::Status { code: Code::from_wire(e.error_code as u32), message: e.error_message });
+                    return Err(ReflectError::Status {
+                        code: Code::from_wire(e.error_code as u32),
+                        message: e.error_message,
+                    });
                 }
                 None => {}
             }
