@@ -27,6 +27,9 @@ use crate::plan::{ConnectPolicy, HttpVersion, Target, TlsOptions};
 /// Files fetched at most, so a server cannot keep the client asking forever.
 const MAX_FILES: usize = 256;
 
+/// Bytes one answer may hold, so a server cannot fill the client's memory.
+const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
 /// Why the descriptors could not be fetched.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReflectError {
@@ -212,6 +215,9 @@ impl Client {
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(broken)?;
             if let Some(d) = frame.data_ref() {
+                if data.len() + d.len() > MAX_ANSWER_BYTES {
+                    return Err(ReflectError::Invalid(format!("an answer is larger than {MAX_ANSWER_BYTES} bytes")));
+                }
                 data.extend_from_slice(d);
             } else if let Some(t) = frame.trailers_ref() {
                 status = status.or_else(|| status_of(t));
