@@ -51,7 +51,7 @@ pub fn fortio(doc: &ResultDocument) -> Value {
         Err(_) => Vec::new(),
     };
     json!({
-        "RunType": if d.grpc_status_codes.is_empty() && !url.starts_with("grpc") { "HTTP" } else { "GRPC" },
+        "RunType": if doc.is_grpc() { "GRPC" } else { "HTTP" },
         "Labels": format!("{} -_- {url}", doc.name()),
         "StartTime": doc.start_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "RequestedQPS": requested_qps,

@@ -12,10 +12,22 @@ impl RunRequest {
     /// Applies the defaults, builds the plan and validates it. Errors name the field neutrally
     /// ([`Field`]); the front end words them in its own terms.
     pub fn into_run(self) -> Result<ValidRun, PlanError> {
+        self.convert(false)
+    }
+
+    /// Checks the request as [`into_run`](Self::into_run) would convert it, without fetching
+    /// anything: a gRPC call whose descriptors are to come from the target's reflection
+    /// service ([`needs_reflection`](Self::needs_reflection)) is checked for its form only
+    /// (its message is encoded when it runs). For doors that store a request to run later.
+    pub fn check(self) -> Result<(), PlanError> {
+        self.convert(true).map(drop)
+    }
+
+    fn convert(self, offline: bool) -> Result<ValidRun, PlanError> {
         let meta = self.run_meta();
         let grpc_urls = self.urls.iter().any(|u| u.trim_start().to_ascii_lowercase().starts_with("grpc"));
         let call = match &self.grpc {
-            Some(g) => Some(self.grpc_call(g)?),
+            Some(g) => Some(self.grpc_call(g, offline && self.needs_reflection())?),
             None => None,
         };
         let body = match &call {
@@ -91,9 +103,10 @@ impl RunRequest {
         Ok(ValidRun { plan: plan.validate()?, meta })
     }
 
-    /// The gRPC call of the request, encoded; values that do not belong to a gRPC call are
-    /// refused with the field that holds them.
-    fn grpc_call(&self, g: &GrpcRequest) -> Result<grpc::Encoded, PlanError> {
+    /// The gRPC call of the request, encoded (with an empty message when `unencoded`: its
+    /// descriptors are not at hand); values that do not belong to a gRPC call are refused with
+    /// the field that holds them.
+    fn grpc_call(&self, g: &GrpcRequest, unencoded: bool) -> Result<grpc::Encoded, PlanError> {
         if self.body.is_some() {
             return Err(PlanError::new(Field::Body, "a gRPC call's message is JSON in `data`, not a body"));
         }
@@ -112,7 +125,7 @@ impl RunRequest {
                 "no method to call; give it as package.Service/Method, e.g. grpc.health.v1.Health/Check",
             )
         })?;
-        grpc::encode(g, &call)
+        if unencoded { grpc::unencoded(&call) } else { grpc::encode(g, &call) }
     }
 
     fn run_meta(&self) -> RunMeta {

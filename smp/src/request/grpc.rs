@@ -220,9 +220,88 @@ impl protox::file::FileResolver for Memory {
     }
 }
 
+/// Most `.proto` source text a request may carry, all files together.
+pub const MAX_PROTO_SOURCE: usize = 1024 * 1024;
+
+/// Most `.proto` files a request may carry.
+pub const MAX_PROTO_FILES: usize = 64;
+
+/// Deepest nesting of braces, brackets and parentheses accepted in `.proto` source text; the
+/// compiler recurses once per level, so deeper text could exhaust a thread's stack.
+pub const MAX_PROTO_DEPTH: usize = 64;
+
+/// Refuses source text that is too large, has too many files, or nests too deeply.
+fn check_sources(sources: &[(String, String)]) -> Result<(), String> {
+    let total: usize = sources.iter().map(|(n, t)| n.len() + t.len()).sum();
+    if total > MAX_PROTO_SOURCE {
+        return Err(format!("is {total} bytes of source; at most {MAX_PROTO_SOURCE} are accepted"));
+    }
+    if sources.len() > MAX_PROTO_FILES {
+        return Err(format!("has {} files; at most {MAX_PROTO_FILES} are accepted", sources.len()));
+    }
+    for (name, text) in sources {
+        if nesting(text, MAX_PROTO_DEPTH) > MAX_PROTO_DEPTH {
+            return Err(format!("{} nests more than {MAX_PROTO_DEPTH} levels deep", short(name)));
+        }
+    }
+    Ok(())
+}
+
+/// The deepest nesting of `{`, `[`, `(` and `<` in `.proto` text, outside strings and
+/// comments, in one pass; stops once it passes `limit`.
+fn nesting(text: &str, limit: usize) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut chars = text.bytes().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            b'"' | b'\'' => {
+                while let Some(d) = chars.next() {
+                    match d {
+                        b'\\' => {
+                            chars.next();
+                        }
+                        b'\n' => break,
+                        d if d == c => break,
+                        _ => {}
+                    }
+                }
+            }
+            b'/' if chars.peek() == Some(&b'/') => {
+                for d in chars.by_ref() {
+                    if d == b'\n' {
+                        break;
+                    }
+                }
+            }
+            b'/' if chars.peek() == Some(&b'*') => {
+                chars.next();
+                let mut star = false;
+                for d in chars.by_ref() {
+                    if star && d == b'/' {
+                        break;
+                    }
+                    star = d == b'*';
+                }
+            }
+            b'{' | b'[' | b'(' | b'<' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > limit {
+                    return deepest;
+                }
+            }
+            b'}' | b']' | b')' | b'>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Compiles source text held in memory (the files may import each other and Google's
-/// well-known types); nothing is read from disk.
+/// well-known types); nothing is read from disk. The text is bounded first
+/// ([`MAX_PROTO_SOURCE`], [`MAX_PROTO_FILES`], [`MAX_PROTO_DEPTH`]).
 fn compile_sources(sources: &[(String, String)]) -> Result<DescriptorPool, String> {
+    check_sources(sources)?;
     let mut resolver = protox::file::ChainFileResolver::new();
     resolver.add(Memory(sources.to_vec()));
     resolver.add(protox::file::GoogleFileResolver::new());
@@ -265,6 +344,14 @@ fn pool(service: &str, proto: Option<&ProtoSource>) -> Result<DescriptorPool, Pl
             files.first().map(|f| f.display().to_string()).unwrap_or_default().chars().take(100).collect::<String>()
         ))),
     }
+}
+
+/// The call's path with an empty message, for checking a request whose descriptors are not at
+/// hand.
+pub(super) fn unencoded(call: &str) -> Result<Encoded, PlanError> {
+    let (service, method) = parse_call(call)
+        .ok_or_else(|| PlanError::new(Field::Call, format!("{:?} is not a method; {CALL_FORM}", short(call))))?;
+    Ok(Encoded { path: format!("/{service}/{method}"), message: Bytes::new() })
 }
 
 /// Builds the call: finds the unary method and encodes the JSON message against its input type.
@@ -378,6 +465,24 @@ mod tests {
             GrpcRequest { proto: Some(ProtoSource::Sources(vec![("b.proto".into(), "message {".into())])), ..g };
         assert_eq!(err(&broken, "demo.Greeter/Hello").field, Field::Proto);
         assert_eq!(err(&GrpcRequest::default(), "demo.Greeter/Hello").field, Field::Proto);
+    }
+
+    #[test]
+    fn source_text_is_bounded_before_it_is_compiled() {
+        let nested = format!("syntax = \"proto3\";\n{}{}", "message A {".repeat(10_000), "}".repeat(10_000));
+        let g = GrpcRequest {
+            proto: Some(ProtoSource::Sources(vec![("deep.proto".into(), nested)])),
+            ..GrpcRequest::default()
+        };
+        let e = encode(&g, "a.B/C").unwrap_err();
+        assert!(e.reason.contains("nests more than 64 levels"), "{e}");
+        let big = GrpcRequest {
+            proto: Some(ProtoSource::Sources(vec![("big.proto".into(), " ".repeat(MAX_PROTO_SOURCE + 1))])),
+            ..GrpcRequest::default()
+        };
+        assert!(encode(&big, "a.B/C").unwrap_err().reason.contains("at most"));
+        assert_eq!(nesting("message A { string s = 1 [(x) = \"{{{\"]; } // {{{\n/* {{ */", 9), 3);
+        assert_eq!(unencoded("a.B/C").unwrap().path, "/a.B/C");
     }
 
     #[test]

@@ -45,7 +45,10 @@ use loadgen::{Field, Load, Pem, RateShape, Shard, ValidatedPlan};
 
 use crate::result::RunMeta;
 
-pub use grpc::{GrpcRequest, HEALTH_SERVICE, ProtoSource, REFLECTION_TIMEOUT, compile_files, parse_call};
+pub use grpc::{
+    GrpcRequest, HEALTH_SERVICE, MAX_PROTO_DEPTH, MAX_PROTO_FILES, MAX_PROTO_SOURCE, ProtoSource, REFLECTION_TIMEOUT,
+    compile_files, parse_call,
+};
 
 /// The duration of a run that gives neither a duration nor a request count (Meshery's and
 /// mesheryctl's default).

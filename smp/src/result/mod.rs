@@ -299,6 +299,12 @@ impl ResultDocument {
     pub fn url(&self) -> &str {
         self.labels.get("url").map_or("", String::as_str)
     }
+
+    /// Whether the run made gRPC calls: it counted gRPC statuses, or its URL is `grpc://` or
+    /// `grpcs://`.
+    pub fn is_grpc(&self) -> bool {
+        !self.details.grpc_status_codes.is_empty() || self.url().starts_with("grpc")
+    }
 }
 
 /// Deserialises with the failing key's path in the message.
