@@ -5,11 +5,13 @@
 //! - [`server`]: the in-process hyper test server and its knobs.
 //! - [`tls`]: a throwaway CA, server and client certificates written to a temp dir.
 //! - [`bin`]: builds `meshperf` once and runs it.
+//! - [`grpc`]: a tonic gRPC server (a greeter, health, reflection) for the gRPC load tests.
 //! - [`serve`]: the real `meshperf serve` on SQLite or a fresh PostgreSQL database, and its API.
 //! - [`worker`]: load workers on loopback, in process or as the real `meshperf worker`.
 //! - [`silent`]: a target that accepts and never answers, counting connections.
 
 pub mod bin;
+pub mod grpc;
 pub mod serve;
 pub mod server;
 pub mod silent;
