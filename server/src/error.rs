@@ -36,6 +36,21 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order (the OpenAPI document lists their names).
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::Invalid,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Refused,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::TooLarge,
+        ErrorCode::Busy,
+        ErrorCode::Unresolvable,
+        ErrorCode::Unavailable,
+        ErrorCode::Unsupported,
+        ErrorCode::Internal,
+    ];
+
     /// The stable name clients may match on (`"invalid"`, `"refused"`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -212,19 +227,52 @@ impl From<crate::providers::AuthError> for ServiceError {
     }
 }
 
+/// The JSON body of every REST error answer.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": "invalid", "message": "c: \"lots\" is not a number of connections", "field": "c"}))]
+pub struct ErrorBody {
+    /// The [`ErrorCode`] name clients may match on.
+    #[schema(schema_with = error_code_schema)]
+    pub error: &'static str,
+    /// The sentence: what is wrong and how to fix it (generic for internal errors).
+    pub message: String,
+    /// The field that was refused, named as this door names it (`c`, `concurrentRequest`,
+    /// `test.clients[0].rps`, `(body)`), for `invalid` errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub field: Option<String>,
+    /// The setting behind the rule that refused the request (`MESHPERF_MAX_QPS`,
+    /// `MESHPERF_ALLOW_TARGETS`, `MESHPERF_RUN_QUEUE`), for `refused` and `busy` errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub rule: Option<String>,
+}
+
+fn error_code_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+        .description(Some("The kind of failure; each kind has one HTTP status."))
+        .build()
+}
+
+impl ServiceError {
+    /// The body a REST caller receives.
+    pub fn body(&self) -> ErrorBody {
+        let (field, rule) = match self {
+            ServiceError::Invalid { field, .. } => (Some(field.clone()), None),
+            ServiceError::Refused { rule, .. } | ServiceError::Busy { rule, .. } => (None, Some((*rule).to_string())),
+            _ => (None, None),
+        };
+        ErrorBody { error: self.code().as_str(), message: self.public_message(), field, rule }
+    }
+}
+
 impl IntoResponse for ServiceError {
     fn into_response(self) -> Response {
         self.log();
         let code = self.code();
-        let mut body = serde_json::json!({ "error": code.as_str(), "message": self.public_message() });
-        match &self {
-            ServiceError::Invalid { field, .. } => body["field"] = serde_json::Value::String(field.clone()),
-            ServiceError::Refused { rule, .. } | ServiceError::Busy { rule, .. } => {
-                body["rule"] = serde_json::Value::String((*rule).to_string());
-            }
-            _ => {}
-        }
-        let mut resp = (code.http_status(), Json(body)).into_response();
+        let mut resp = (code.http_status(), Json(self.body())).into_response();
         if code == ErrorCode::Unauthenticated {
             resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
         }

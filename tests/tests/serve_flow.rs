@@ -47,7 +47,7 @@ fn full_flow(backend: Backend) {
             "200",
             "--load-generator",
             "fortio",
-            "-o",
+            "-f",
             "json",
         ],
     );
@@ -88,13 +88,13 @@ fn full_flow(backend: Backend) {
     let profile_now = server.get(&format!("/api/user/performance/profiles/{id}"), &token).json();
     assert_eq!(profile_now["totalResults"], 1);
 
-    let out = home.cli(&server, &["result", "list", "-o", "json"]);
+    let out = home.cli(&server, &["result", "list", "-f", "json"]);
     assert_eq!(json_out(&out)["totalCount"], 1);
     let out = home.cli(&server, &["result", "export", &rid, "--format", "csv"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("second,requests"), "{out:?}");
 
     // Run from the CLI with live progress; the result is stored too.
-    let out = home.cli(&server, &["profile", "run", "e2e profile", "--duration", "1s", "-o", "json"]);
+    let out = home.cli(&server, &["profile", "run", "e2e profile", "--duration", "1s", "-f", "json"]);
     let cli_result = json_out(&out);
     assert_eq!(cli_result["performanceProfile"], id.as_str());
     assert!(

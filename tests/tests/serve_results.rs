@@ -29,7 +29,7 @@ fn an_all_errors_run_through_the_server_shows_its_error_share_and_no_latency() {
         assert!(run.contains(needle), "missing {needle:?} in:\n{run}");
     }
 
-    let out = home.cli(&server, &["result", "list", "-o", "json"]);
+    let out = home.cli(&server, &["result", "list", "-f", "json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = list["results"][0]["mesheryId"].as_str().unwrap().to_string();
     assert_eq!(list["results"][0]["smp"]["actual_qps"], 0.0);

@@ -41,6 +41,38 @@ pub enum Output {
     Yaml,
 }
 
+impl Output {
+    /// Reads `--format` for a listing or a view: table, json or yaml.
+    pub fn parse(text: &str) -> Result<Self, CliError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "table" => Ok(Output::Table),
+            "json" => Ok(Output::Json),
+            "yaml" | "yml" => Ok(Output::Yaml),
+            _ => Err(CliError::Usage(format!("invalid value for --format: {text:?}; use table, json or yaml"))),
+        }
+    }
+}
+
+/// Format names that `-o`/`--output` would take for a file name by mistake.
+const FORMAT_NAMES: [&str; 10] =
+    ["table", "json", "yaml", "yml", "text", "csv", "fortio", "smp-json", "smp-yaml", "hdr-log"];
+
+/// Checks an `-o`/`--output` file name: every command names its output file with `-o` and its
+/// format with `-f`, so a bare format name (`-o json`) is the old habit and is refused with the
+/// fix rather than written to a file called `json`.
+pub fn output_file(path: Option<PathBuf>) -> Result<Option<PathBuf>, CliError> {
+    if let Some(p) = &path {
+        let text = p.to_string_lossy();
+        if FORMAT_NAMES.contains(&text.as_ref()) {
+            return Err(CliError::Usage(format!(
+                "-o/--output names the file to write; to choose the format write `-f {text}` (or `-o ./{text}` \
+                 for a file of that name)"
+            )));
+        }
+    }
+    Ok(path)
+}
+
 /// meshperf's home: `MESHPERF_HOME`, or `$HOME/.meshperf`.
 pub fn home() -> Result<PathBuf, CliError> {
     match (std::env::var_os("MESHPERF_HOME"), std::env::var_os("HOME")) {

@@ -32,6 +32,7 @@ fn parse_format(s: &str) -> Result<Format, String> {
 /// Reads the result and writes it in the chosen format.
 pub fn execute(args: ExportArgs) -> Result<Exit, CliError> {
     let ExportArgs { result, format, output } = args;
+    let output = super::api::output_file(output)?;
     let doc = load(&result)?;
     let bytes = smp::export::export(&doc, format).map_err(smp_error)?;
     write_out(output.as_deref(), &bytes)?;

@@ -23,9 +23,9 @@ pub struct ProfileArgs {
     /// Server and token.
     #[command(flatten)]
     pub server: ServerArgs,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value = "table", global = true)]
-    pub output: Output,
+    /// Output format: table, json or yaml.
+    #[arg(short = 'f', long = "format", global = true, value_name = "FORMAT", default_value = "table")]
+    pub format: String,
 }
 
 /// Profile subcommands.
@@ -63,7 +63,7 @@ pub enum Action {
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
     /// A Meshery profile or SMP test config (YAML or JSON); the flags below override it.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Profile name (overrides the file's).
     #[arg(long)]
@@ -110,23 +110,24 @@ pub struct RunArgs {
 /// Runs the subcommand.
 pub fn execute(args: ProfileArgs) -> Result<Exit, CliError> {
     let api = Api::new(&args.server)?;
+    let output = Output::parse(&args.format)?;
     runtime()?.block_on(async move {
         match args.action {
-            Action::List { page, search, order } => list(&api, page, search, order, args.output).await,
+            Action::List { page, search, order } => list(&api, page, search, order, output).await,
             Action::View { profile } => {
                 let id = resolve(&api, &profile).await?;
                 let p = api.json(Method::GET, &format!("/api/user/performance/profiles/{id}"), None).await?;
-                show(&p, args.output);
+                show(&p, output);
                 Ok(Exit::Ok)
             }
-            Action::Apply(a) => apply(&api, a, args.output).await,
+            Action::Apply(a) => apply(&api, a, output).await,
             Action::Delete { profile } => {
                 let id = resolve(&api, &profile).await?;
                 api.json(Method::DELETE, &format!("/api/user/performance/profiles/{id}"), None).await?;
                 eprintln!("deleted profile {id}");
                 Ok(Exit::Ok)
             }
-            Action::Run(r) => run(&api, r, args.output).await,
+            Action::Run(r) => run(&api, r, output).await,
         }
     })
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use http::Method;
 use serde_json::Value;
 
-use super::api::{Api, Output, ServerArgs, cell, print_table, print_value, runtime};
+use super::api::{Api, Output, ServerArgs, cell, output_file, print_table, print_value, runtime};
 use super::{CliError, Exit};
 
 /// Arguments of `meshperf result`.
@@ -17,9 +17,10 @@ pub struct ResultArgs {
     /// Server and token.
     #[command(flatten)]
     pub server: ServerArgs,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value = "table", global = true)]
-    pub output: Output,
+    /// Output format: table, json or yaml for `list` and `view`; smp-json, smp-yaml, fortio,
+    /// csv or hdr-log for `export` [default: table; smp-yaml for export].
+    #[arg(short = 'f', long = "format", global = true, value_name = "FORMAT")]
+    pub format: Option<String>,
 }
 
 /// Result subcommands.
@@ -51,18 +52,19 @@ pub enum Action {
     Export {
         /// The result id.
         id: String,
-        /// smp-json, smp-yaml, fortio, csv or hdr-log.
-        #[arg(short, long, default_value = "smp-yaml")]
-        format: String,
         /// Write here instead of stdout.
-        #[arg(long = "output-file", value_name = "FILE")]
-        output_file: Option<PathBuf>,
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
 /// Runs the subcommand.
 pub fn execute(args: ResultArgs) -> Result<Exit, CliError> {
     let api = Api::new(&args.server)?;
+    let view = match (&args.action, args.format.as_deref()) {
+        (Action::Export { .. }, _) | (_, None) => Output::Table,
+        (_, Some(f)) => Output::parse(f)?,
+    };
     runtime()?.block_on(async move {
         match args.action {
             Action::List { profile, page, search, from, to } => {
@@ -78,24 +80,26 @@ pub fn execute(args: ResultArgs) -> Result<Exit, CliError> {
                     None => format!("/api/user/performance/profiles/results?{}", q.finish()),
                 };
                 let v = api.json(Method::GET, &path, None).await?;
-                if args.output == Output::Table {
+                if view == Output::Table {
                     table(&v, page);
                 } else {
-                    print_value(&v, args.output);
+                    print_value(&v, view);
                 }
             }
             Action::View { id } => {
                 let v = api.json(Method::GET, &format!("/api/user/performance/results/{id}"), None).await?;
-                if args.output == Output::Table {
+                if view == Output::Table {
                     summary(&v);
                 } else {
-                    print_value(&v, args.output);
+                    print_value(&v, view);
                 }
             }
-            Action::Export { id, format, output_file } => {
+            Action::Export { id, output } => {
+                let output = output_file(output)?;
+                let format = args.format.unwrap_or_else(|| "smp-yaml".into());
                 let q = url::form_urlencoded::Serializer::new(String::new()).append_pair("format", &format).finish();
                 let bytes = api.bytes(&format!("/api/user/performance/results/{id}/export?{q}")).await?;
-                super::api::write_out(output_file.as_deref(), &bytes)?;
+                super::api::write_out(output.as_deref(), &bytes)?;
             }
         }
         Ok(Exit::Ok)

@@ -118,7 +118,7 @@ pub struct RunArgs {
     pub import_paths: Vec<PathBuf>,
 
     /// Output format on stdout (or in --output).
-    #[arg(long = "format", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Write the output to a file instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -170,7 +170,8 @@ fn whole(text: &str) -> Result<u32, String> {
 }
 
 /// Runs the load test and prints or writes its result; gates decide the exit code.
-pub fn execute(args: RunArgs) -> Result<Exit, CliError> {
+pub fn execute(mut args: RunArgs) -> Result<Exit, CliError> {
+    args.output = super::api::output_file(args.output.take())?;
     let runs = run_plan::build(&args)?;
     let meta = runs[0].meta.clone();
     let plans: Vec<ValidatedPlan> = runs.into_iter().map(|r| r.plan).collect();

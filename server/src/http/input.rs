@@ -84,6 +84,8 @@ impl Params {
 
     /// The value of the first present name among `names`, if not empty.
     pub fn get<'a>(&'a self, names: &[&'a str]) -> Option<(&'a str, &'a str)> {
+        #[cfg(test)]
+        asked::record(names);
         names.iter().find_map(|n| self.0.get(*n).map(|v| (*n, v.as_str()))).filter(|(_, v)| !v.trim().is_empty())
     }
 
@@ -105,10 +107,83 @@ impl Params {
     }
 }
 
+/// The names query readers asked for on this thread, so tests can check every name a reader
+/// accepts against the OpenAPI document.
+#[cfg(test)]
+pub(crate) mod asked {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    thread_local! {
+        static ASKED: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+    }
+
+    pub(crate) fn record(names: &[&str]) {
+        ASKED.with(|a| a.borrow_mut().extend(names.iter().map(|n| n.to_string())));
+    }
+
+    /// The names asked for since the last call, and forgets them.
+    pub(crate) fn take() -> BTreeSet<String> {
+        ASKED.with(|a| std::mem::take(&mut *a.borrow_mut()))
+    }
+}
+
 /// `text` cut to 100 characters for messages.
 pub fn truncate(text: &str) -> String {
     text.chars().take(100).collect()
 }
+
+/// The paging parameters of Meshery's lists as the OpenAPI document shows them; the reader is
+/// [`page_request`]. A blank value counts as absent.
+#[derive(Debug, Clone, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The page, 0-based (default 0).
+    #[param(minimum = 0, example = 0)]
+    pub page: Option<i64>,
+    /// Rows per page, 1 to 1000 (default 10). Also spelled `pageSize` or `page_size`; when
+    /// several are given, `pagesize` wins, then `pageSize`.
+    #[param(minimum = 1, maximum = 1000, example = 10)]
+    pub pagesize: Option<i64>,
+    /// Another spelling of `pagesize` (current Meshery).
+    #[param(rename = "pageSize", minimum = 1, maximum = 1000, example = 10)]
+    pub page_size_camel: Option<i64>,
+    /// Another spelling of `pagesize`.
+    #[param(minimum = 1, maximum = 1000, example = 10)]
+    pub page_size: Option<i64>,
+    /// Keeps the rows whose name contains this text, case-insensitively (`%` and `_` are
+    /// plain characters). At most 255 characters.
+    #[param(max_length = 255, example = "smoke")]
+    pub search: Option<String>,
+}
+
+/// The date bounds of result lists as the OpenAPI document shows them; the reader is
+/// [`page_request`] with `dates`.
+#[derive(Debug, Clone, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DateQuery {
+    /// Results whose test started on or after this day (`YYYY-MM-DD`, UTC) or time (RFC 3339).
+    #[param(value_type = Option<DateOrTime>, inline, example = "2026-01-31")]
+    pub from: Option<String>,
+    /// Results whose test started on or before this day (`YYYY-MM-DD`, the whole day, UTC) or
+    /// before this time (RFC 3339).
+    #[param(value_type = Option<DateOrTime>, inline, example = "2026-12-31")]
+    pub to: Option<String>,
+}
+
+/// A day (`YYYY-MM-DD`) or an RFC 3339 time (OpenAPI only).
+#[derive(Debug, Clone, Copy)]
+pub struct DateOrTime;
+
+impl utoipa::PartialSchema for DateOrTime {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        let format = |f| ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(f)));
+        AnyOfBuilder::new().item(format(KnownFormat::Date)).item(format(KnownFormat::DateTime)).into()
+    }
+}
+
+impl utoipa::ToSchema for DateOrTime {}
 
 /// The paging parameters Meshery's lists take: `page` (0-based), `pagesize`/`pageSize`,
 /// `search`, and with `dates`, `from`/`to` (`YYYY-MM-DD`, inclusive, or RFC 3339 times).

@@ -76,7 +76,14 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     resp
 }
 
-/// `GET /metrics`.
+/// Prometheus metrics, in the text exposition format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",tag = "system",
+    responses((status = 200, description = "Request counters by route template, and runs by state",
+        content_type = "text/plain", body = String))
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut out = String::new();
     state.metrics.render_http(&mut out);

@@ -5,7 +5,7 @@
 //! - errors are [`crate::error::ServiceError`], the taxonomy every door answers with.
 //! - [`input`]: bodies and query strings read with errors that name the field.
 //! - [`auth`]: the token middleware; [`system`]: version, health, readiness, identity.
-//! - [`metrics`]: Prometheus counters and `/metrics`; [`openapi`]: `/api/openapi.json`.
+//! - [`metrics`]: Prometheus counters and `/metrics`; [`openapi`]: `/api/openapi.json`, generated from the handlers.
 //! - [`client`]: a small HTTP client (the CLI, the remote provider's key fetch).
 //!
 //! Routes that need a token sit behind [`auth::require_token`]; `/healthz`, `/readyz`,
@@ -48,7 +48,7 @@ pub struct AppState {
     pub shutting_down: Arc<AtomicBool>,
 }
 
-/// The router: every route of [`openapi::ENDPOINTS`] with its middleware.
+/// The router: every route of the OpenAPI document ([`openapi::ApiDoc`]) with its middleware.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/user", get(system::user))
@@ -59,8 +59,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/user/performance/profiles/{id}/results", get(results::handlers::list_for_profile))
         .route("/api/user/performance/results/{id}", get(results::handlers::get))
         .route("/api/user/performance/results/{id}/export", get(results::handlers::export_one))
-        .route("/api/perf/profile", get(runs::handlers::run_adhoc).post(runs::handlers::run_adhoc))
-        .route("/api/perf/profile/result", get(results::handlers::list_all))
+        .route("/api/perf/profile", get(runs::handlers::run_query).post(runs::handlers::run_adhoc))
+        .route("/api/perf/profile/result", get(results::handlers::list_all_perf))
         .route("/api/perf/profile/result/{id}", get(results::handlers::smp_yaml))
         .route("/api/perf/runs", get(runs::handlers::list))
         .route("/api/perf/runs/{id}", get(runs::handlers::get))
@@ -72,7 +72,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(metrics::metrics))
         .route("/api/system/version", get(system::version))
-        .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }));
+        .route("/api/openapi.json", get(openapi::serve));
     Router::new()
         .merge(api)
         .merge(public)

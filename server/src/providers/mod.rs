@@ -31,7 +31,7 @@ pub use local::LocalProvider;
 pub use remote::RemoteProvider;
 
 /// The caller, as a verified token says.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
     /// Stable user id: the owner of profiles, runs and results.

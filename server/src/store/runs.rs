@@ -155,20 +155,21 @@ impl Store {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, RunRow>(&sql).bind(owner).bind(id).fetch_optional(pool).await)?)
     }
 
-    /// `owner`'s newest runs, at most `limit`.
-    pub async fn list_runs(&self, owner: &str, limit: i64, offset: i64) -> Result<(Vec<RunRow>, i64), StoreError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM runs WHERE owner = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3");
+    /// `owner`'s newest runs whose name matches the request's search (a `LIKE` pattern from
+    /// [`super::page::like_pattern`]), one page of them, and how many match in all.
+    pub async fn list_runs(&self, owner: &str, req: &super::PageRequest) -> Result<(Vec<RunRow>, i64), StoreError> {
+        let filter = "WHERE owner = $1 AND LOWER(name) LIKE $2 ESCAPE '\\'";
+        let sql = format!("SELECT {COLUMNS} FROM runs {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4");
         let rows = on_pool!(self, |pool| sqlx::query_as::<_, RunRow>(&sql)
             .bind(owner)
-            .bind(limit)
-            .bind(offset)
+            .bind(&req.search)
+            .bind(req.page_size)
+            .bind(req.offset())
             .fetch_all(pool)
             .await)?;
-        let total: i64 = on_pool!(self, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE owner = $1")
-            .bind(owner)
-            .fetch_one(pool)
-            .await)?;
+        let count = format!("SELECT COUNT(*) FROM runs {filter}");
+        let total: i64 =
+            on_pool!(self, |pool| sqlx::query_scalar(&count).bind(owner).bind(&req.search).fetch_one(pool).await)?;
         Ok((rows, total))
     }
 
@@ -217,8 +218,16 @@ mod tests {
                 assert!(row.ended_at.is_some());
             }
             assert!(store.get_run("u2", &a.id).await.unwrap().is_none());
-            let (rows, total) = store.list_runs("u1", 2, 0).await.unwrap();
+            let page = |search: &str, size| crate::store::PageRequest {
+                page_size: size,
+                search: crate::store::page::like_pattern(search),
+                ..crate::store::PageRequest::default()
+            };
+            let (rows, total) = store.list_runs("u1", &page("", 2)).await.unwrap();
             assert_eq!((rows.len(), total), (2, 3));
+            let (rows, total) = store.list_runs("u1", &page("B", 10)).await.unwrap();
+            assert_eq!((rows.len(), total), (1, 1), "search matches names without case");
+            assert_eq!(rows[0].id, b.id);
         })
         .await;
     }

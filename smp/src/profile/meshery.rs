@@ -20,7 +20,8 @@ use crate::error::SmpError;
 use crate::model::PerformanceTestConfig;
 use crate::model::performance_test_config::Client;
 
-const KEYS: [&str; 20] = [
+/// The keys of a profile, canonical (snake_case); each may also be written in camelCase.
+pub const KEYS: [&str; 20] = [
     "id",
     "name",
     "owner",
@@ -42,13 +43,15 @@ const KEYS: [&str; 20] = [
     "created_at",
     "updated_at",
 ];
-const ALIASES: [(&str, &str); 4] = [
+/// Other spellings of [`KEYS`] (the meshery-nighthawk component's): `(alias, key)`.
+pub const ALIASES: [(&str, &str); 4] = [
     ("headers", "request_headers"),
     ("cookies", "request_cookies"),
     ("body", "request_body"),
     ("load_generator", "load_generators"),
 ];
-const METADATA_KEYS: [&str; 2] = ["additional_options", "ca_certificate"];
+/// The keys of `metadata` that are read (other keys are kept as given).
+pub const METADATA_KEYS: [&str; 2] = ["additional_options", "ca_certificate"];
 
 /// Whether a top-level object looks like a Meshery profile rather than an SMP test config.
 pub(crate) fn looks_like_profile(map: &serde_json::Map<String, Value>) -> bool {

@@ -39,6 +39,7 @@ use serde_json::Value;
 pub use bounds::MAX_DEPTH;
 pub use meshery::MesheryProfile;
 pub use options::Options;
+pub use smp_config::{CLIENT_ALIASES, CLIENT_KEYS, CONFIG_KEYS, MAX_CONNECTIONS, MAX_RPS, MESH_KEYS};
 
 use crate::error::SmpError;
 use crate::model::{MeshType, PerformanceTestConfig, ServiceMesh};

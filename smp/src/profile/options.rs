@@ -43,7 +43,8 @@ use crate::request::ProtoSource;
 /// The file name `.proto` text given inline compiles under.
 pub const INLINE_PROTO: &str = "inline.proto";
 
-const KEYS: [&str; 18] = [
+/// The keys of `additional_options`, canonical (snake_case; camelCase also read).
+pub const KEYS: [&str; 18] = [
     "http2",
     "h2_streams",
     "method",
@@ -63,6 +64,9 @@ const KEYS: [&str; 18] = [
     "proto",
     "import_paths",
 ];
+
+/// Other spellings of [`KEYS`]: fortio's `MethodOverride`.
+pub const ALIASES: [(&str, &str); 1] = [("method_override", "method")];
 
 /// meshperf's options for one client, parsed from `additional_options`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -122,7 +126,7 @@ impl Options {
 
     /// Reads options from an already parsed object at `path`.
     pub(crate) fn from_value(value: Value, path: &str) -> Result<Self, SmpError> {
-        let mut o = Obj::new(value, path, &KEYS, &[("method_override", "method")])?;
+        let mut o = Obj::new(value, path, &KEYS, &ALIASES)?;
         let duration = |o: &mut Obj, key: &str| -> Result<Option<Duration>, SmpError> {
             let text = o.string(key)?;
             if text.is_empty() {

@@ -7,8 +7,10 @@ use super::{Mesh, options::Options};
 use crate::error::SmpError;
 use crate::model::{MeshType, PerformanceTestConfig, Protocol, ServiceMesh, performance_test_config::Client};
 
-const CONFIG_KEYS: [&str; 6] = ["smp_version", "id", "name", "labels", "clients", "duration"];
-const CLIENT_KEYS: [&str; 12] = [
+/// The keys of a `PerformanceTestConfig`, canonical (snake_case; camelCase also read).
+pub const CONFIG_KEYS: [&str; 6] = ["smp_version", "id", "name", "labels", "clients", "duration"];
+/// The keys of a config's client, canonical (snake_case; camelCase also read).
+pub const CLIENT_KEYS: [&str; 12] = [
     "internal",
     "load_generator",
     "protocol",
@@ -23,14 +25,15 @@ const CLIENT_KEYS: [&str; 12] = [
     "additional_options",
 ];
 /// Older spec versions and hand-written files use these names.
-const CLIENT_ALIASES: [(&str, &str); 3] =
+pub const CLIENT_ALIASES: [(&str, &str); 3] =
     [("endpoint_url", "endpoint_urls"), ("endpoints", "endpoint_urls"), ("qps", "rps")];
-const MESH_KEYS: [&str; 4] = ["type", "version", "labels", "annotations"];
+/// The keys of the SMP `ServiceMesh` object.
+pub const MESH_KEYS: [&str; 4] = ["type", "version", "labels", "annotations"];
 
 /// Most connections a client may ask for (meshery/schemas: 0..100000).
-pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
+pub const MAX_CONNECTIONS: i64 = 100_000;
 /// Highest rate a client may ask for (meshery/schemas: 0..10^7).
-pub(crate) const MAX_RPS: i64 = 10_000_000;
+pub const MAX_RPS: i64 = 10_000_000;
 
 /// Reads a test config at `path`.
 pub(crate) fn config(value: Value, path: &str) -> Result<PerformanceTestConfig, SmpError> {

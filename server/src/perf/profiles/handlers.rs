@@ -3,20 +3,46 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::{Extension, Json};
 
-use super::model::{ProfileView, into_row};
-use crate::error::ServiceError;
+use super::model::{ProfilePage, ProfileView, into_row};
+use crate::error::{ErrorBody, ServiceError};
 use crate::http::AppState;
-use crate::http::input::{Body, Params, off_thread, page_request};
+use crate::http::input::{Body, PageQuery, Params, off_thread, page_request};
+use crate::perf::bodies::ProfileInput;
 use crate::providers::Identity;
 use crate::store::ProfileOrder;
 
-/// `GET /api/user/performance/profiles?page&pagesize&search&order`: a page of the caller's
-/// profiles, header and cookie values masked.
+/// The sort order of profile lists as the OpenAPI document shows it; the reader is [`list`].
+#[derive(Debug, Clone, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProfileOrderQuery {
+    /// A column, then `asc` or `desc` (default `desc`): `updated_at` (the default, newest
+    /// first), `created_at`, `name` or `last_run`, in snake_case or camelCase.
+    #[param(
+        pattern = r"^\s*((updated_at|updatedAt|created_at|createdAt|name|last_run|lastRun)(\s+([aA][sS][cC]|[dD][eE][sS][cC]))?)?\s*$",
+        example = "name asc"
+    )]
+    pub order: Option<String>,
+}
+
+/// A page of the caller's profiles, header and cookie values masked.
+#[utoipa::path(
+    get,
+    path = "/api/user/performance/profiles",
+    operation_id = "listProfiles",tag = "profiles",
+    params(PageQuery, ProfileOrderQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "A page of profiles", body = ProfilePage),
+        (status = 400, description = "A parameter is wrong; `field` names it", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     RawQuery(query): RawQuery,
-) -> Result<Json<serde_json::Value>, ServiceError> {
+) -> Result<Json<ProfilePage>, ServiceError> {
     let params = Params::parse(query.as_deref());
     let req = page_request(&params, false)?;
     let order = match params.text(&["order"]) {
@@ -25,15 +51,23 @@ pub async fn list(
     };
     let page = state.store.list_profiles(&me.user_id, &req, order).await?;
     let profiles: Vec<ProfileView> = page.items.into_iter().map(|r| ProfileView::from_row(r, true)).collect();
-    Ok(Json(serde_json::json!({
-        "page": req.page,
-        "pageSize": req.page_size,
-        "totalCount": page.total,
-        "profiles": profiles,
-    })))
+    Ok(Json(ProfilePage { page: req.page, page_size: req.page_size, total_count: page.total, profiles }))
 }
 
-/// `GET /api/user/performance/profiles/{id}`: one profile, in full (its owner is asking).
+/// One profile, in full (its owner is asking).
+#[utoipa::path(
+    get,
+    path = "/api/user/performance/profiles/{id}",
+    operation_id = "getProfile",tag = "profiles",
+    params(("id" = String, Path, format = "uuid", description = "The profile's id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The profile", body = ProfileView),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The caller has no profile with this id", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
@@ -43,7 +77,32 @@ pub async fn get(
     Ok(Json(ProfileView::from_row(row, false)))
 }
 
-/// `POST /api/user/performance/profiles`: creates (no `id`) or updates a profile; returns it.
+/// Creates (no `id`) or updates a profile, and returns it.
+///
+/// The body is a Meshery profile in either key style, as JSON (or YAML). It must run: its URLs,
+/// numbers, duration and `metadata.additional_options` are checked as a run would check them.
+#[utoipa::path(
+    post,
+    path = "/api/user/performance/profiles",
+    operation_id = "saveProfile",tag = "profiles",
+    request_body(
+        description = "The profile (JSON; YAML is read too). Keys in snake_case or camelCase.",
+        content(
+            (ProfileInput = "application/json", example = json!({"name": "smoke", "endpoints": ["http://127.0.0.1:8080/"],
+                "loadGenerators": ["fortio"], "concurrentRequest": 2, "qps": 10, "duration": "30s"})),
+            (ProfileInput = "application/yaml")
+        )
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The saved profile", body = ProfileView),
+        (status = 400, description = "The body is not a profile, or a field is wrong; `field` names it", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "`id` names no profile of the caller's", body = ErrorBody),
+        (status = 413, description = "The body is larger than MESHPERF_MAX_BODY", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    )
+)]
 pub async fn save(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
@@ -77,8 +136,20 @@ pub async fn save(
     Ok(Json(ProfileView::from_row(saved, false)))
 }
 
-/// `DELETE /api/user/performance/profiles/{id}`: deletes a profile (its results stay) and
-/// returns it, masked.
+/// Deletes a profile (its results stay) and returns it, masked.
+#[utoipa::path(
+    delete,
+    path = "/api/user/performance/profiles/{id}",
+    operation_id = "deleteProfile",tag = "profiles",
+    params(("id" = String, Path, format = "uuid", description = "The profile's id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The deleted profile, header and cookie values masked", body = ProfileView),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The caller has no profile with this id", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,

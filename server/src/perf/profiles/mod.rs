@@ -7,4 +7,4 @@
 pub mod handlers;
 pub mod model;
 
-pub use model::ProfileView;
+pub use model::{ProfilePage, ProfileView};

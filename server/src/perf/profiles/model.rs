@@ -188,8 +188,22 @@ fn map_text(m: &BTreeMap<String, String>) -> String {
     if m.is_empty() { String::new() } else { serde_json::to_string(m).unwrap_or_default() }
 }
 
+/// A page of profiles (`GET /api/user/performance/profiles`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfilePage {
+    /// The page, 0-based.
+    pub page: i64,
+    /// Rows per page.
+    pub page_size: i64,
+    /// Profiles matching the search, on all pages.
+    pub total_count: i64,
+    /// This page's profiles, header and cookie values masked.
+    pub profiles: Vec<ProfileView>,
+}
+
 /// A profile as the API returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView {
     /// UUID.
@@ -212,7 +226,7 @@ pub struct ProfileView {
     pub qps: i64,
     /// Duration text.
     pub duration: String,
-    /// Headers as JSON text (values masked in lists).
+    /// Headers as JSON text (values masked in lists; empty when none).
     pub request_headers: String,
     /// Cookies as JSON text (values masked in lists).
     pub request_cookies: String,
@@ -220,7 +234,8 @@ pub struct ProfileView {
     pub request_body: String,
     /// Body content type.
     pub content_type: String,
-    /// Metadata.
+    /// Metadata (`additional_options`, `ca_certificate` and any other keys given).
+    #[schema(value_type = Object)]
     pub metadata: Value,
     /// Start of the newest result.
     pub last_run: Option<DateTime<Utc>>,

@@ -10,4 +10,4 @@ pub mod export;
 pub mod handlers;
 pub mod model;
 
-pub use model::ResultView;
+pub use model::{ResultPage, ResultView};

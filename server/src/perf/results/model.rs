@@ -8,8 +8,22 @@ use serde_json::Value;
 
 use crate::store::ResultRow;
 
+/// A page of results.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultPage {
+    /// The page, 0-based.
+    pub page: i64,
+    /// Rows per page.
+    pub page_size: i64,
+    /// Results matching the filters, on all pages.
+    pub total_count: i64,
+    /// This page's results.
+    pub results: Vec<ResultView>,
+}
+
 /// One result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultView {
     /// The result's id.
@@ -29,12 +43,16 @@ pub struct ResultView {
     /// The generator that ran.
     pub generator: String,
     /// fortio's `HTTPRunnerResults` form of the result (what Meshery stores).
+    #[schema(value_type = Option<Object>)]
     pub runner_results: Value,
     /// The meshperf result document (SMP `PerformanceTestResult` plus `details`).
+    #[schema(value_type = Option<Object>)]
     pub smp: Value,
     /// Server metrics (not collected by meshperf).
+    #[schema(value_type = Option<Object>)]
     pub server_metrics: Option<Value>,
     /// Grafana board config (not used by meshperf).
+    #[schema(value_type = Option<Object>)]
     pub server_board_config: Option<Value>,
     /// When the measured window opened.
     pub test_start_time: DateTime<Utc>,

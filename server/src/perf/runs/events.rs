@@ -119,7 +119,7 @@ pub struct Outcome {
 }
 
 /// A progress line's figures, about once a second.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
     /// Seconds since the measured window opened.

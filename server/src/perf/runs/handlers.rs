@@ -3,7 +3,6 @@
 //! pipeline; events streamed as Meshery's server-sent events; runs listed, followed, cancelled.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -11,74 +10,34 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::Stream;
 use loadgen::Field;
-use serde::Serialize;
 use smp::profile::TestProfile;
 use smp::request::RunRequest;
 use tokio::sync::broadcast;
 
-use super::events::{Door, EventKind, Progress, RunEvent};
-use super::query;
+use super::events::{Door, RunEvent};
+use super::query::{self, RunQuery};
 use super::registry::Placement;
-use crate::error::ServiceError;
+use super::views::{Cancelling, RunPage, RunView, SseEvent};
+use crate::error::{ErrorBody, ServiceError};
 use crate::http::AppState;
-use crate::http::input::{Body, Params, off_thread};
+use crate::http::input::{Body, PageQuery, Params, off_thread};
+use crate::perf::bodies::RunBody;
 use crate::perf::pipeline::Start;
 use crate::perf::profiles::model::{self as profile_model, camel};
-use crate::perf::results::ResultView;
 use crate::providers::Identity;
-use crate::store::RunRow;
 
-/// One server-sent event: Meshery's `{"status","message","result"}` plus meshperf's `runId`
-/// and `progress`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SseEvent {
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<Arc<ResultView>>,
-    run_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    progress: Option<Progress>,
-}
-
-impl SseEvent {
-    fn info(run_id: &str, message: impl Into<String>) -> Self {
-        SseEvent { status: "info", message: Some(message.into()), result: None, run_id: run_id.into(), progress: None }
-    }
-}
-
-/// Meshery's sequence of events for one run event.
-fn sse_events(event: &RunEvent) -> Vec<SseEvent> {
-    let id = event.run.id.as_str();
-    match &event.kind {
-        EventKind::Queued => vec![SseEvent::info(id, "Initiating load test . . . ")],
-        EventKind::Started { .. } => Vec::new(),
-        EventKind::Progress { snapshot, .. } => {
-            let p = Progress::of(snapshot);
-            vec![SseEvent { progress: Some(p.clone()), ..SseEvent::info(id, p.message()) }]
-        }
-        EventKind::Cancelling { reason } => vec![SseEvent::info(id, format!("Cancelling the load test: {reason}"))],
-        EventKind::Finished(outcome) => {
-            let mut out = vec![
-                SseEvent::info(id, "Load test completed, fetching metadata now"),
-                SseEvent::info(id, "Obtained the needed metadatas, attempting to persist the result"),
-                SseEvent::info(id, "Done persisting the load test results."),
-            ];
-            out.push(SseEvent {
-                status: "success",
-                message: Some(outcome.message.clone()),
-                result: outcome.stored.clone().map(|row| Arc::new(ResultView::from_row(row))),
-                ..SseEvent::info(id, "")
-            });
-            out
-        }
-        EventKind::Ended { message, .. } => {
-            vec![SseEvent { status: "error", message: Some(message.clone()), ..SseEvent::info(id, "") }]
-        }
-    }
-}
+/// The 200 answer of the routes that stream a run.
+const SSE_DESCRIPTION: &str = "The run's events as server-sent events until it ends: each `data:` line is an \
+    `SseEvent` (JSON). `info` events step through Meshery's messages (`Initiating load test . . . `, a progress line \
+    about once a second, `Load test completed, fetching metadata now`, ...); the last event is `success` with the \
+    stored result, or `error`.";
+/// A 400 answer of the routes that start runs.
+const BAD_RUN: &str = "A parameter or body field is wrong (`field` names it), or a target host does not resolve";
+/// A 403 answer of the routes that start runs.
+const REFUSED: &str = "A safety rule refused the run (`rule` names the setting): the target allow-list \
+    (MESHPERF_ALLOW_TARGETS) or a ceiling (rate, connections, duration, wall time)";
+/// A 429 answer of the routes that start runs.
+const BUSY: &str = "Every run slot is taken and the queue is full (`rule` names the setting)";
 
 /// The events of a run as an SSE stream that ends after the final event. Dropping it (the
 /// client went away) does not stop the run.
@@ -91,7 +50,7 @@ fn sse(events: broadcast::Receiver<RunEvent>) -> Response {
             match rx.recv().await {
                 Ok(event) => {
                     let last = event.is_final();
-                    let items: Vec<Result<Event, Infallible>> = sse_events(&event)
+                    let items: Vec<Result<Event, Infallible>> = SseEvent::of(&event)
                         .iter()
                         .map(|e| Ok(Event::default().data(serde_json::to_string(e).unwrap_or_default())))
                         .collect();
@@ -140,8 +99,36 @@ async fn start(
     Ok(resp)
 }
 
-/// `GET /api/user/performance/profiles/{id}/run`: runs a stored profile (query parameters
-/// override its values) and streams the run's events.
+/// Runs a stored profile and streams the run's events.
+///
+/// Query parameters override the profile's values; the ones left out keep them. The run goes
+/// on if the client goes away (follow it again with `/api/perf/runs/{id}/events`). Parameters
+/// Meshery's clients also send (`uuid`, `contexts`, `cert`) are ignored.
+#[utoipa::path(
+    get,
+    path = "/api/user/performance/profiles/{id}/run",
+    operation_id = "runProfile",tag = "runs",
+    params(
+        ("id" = String, Path, format = "uuid", description = "The profile's id"),
+        ("name" = Option<String>, Query, max_length = 255, example = "smoke",
+            description = "The test's name (default: the profile's)"),
+        ("url" = Option<String>, Query, format = "uri", max_length = 2048, example = "http://127.0.0.1:8080/",
+            description = "The one URL to send load to, replacing the profile's endpoints"),
+        RunQuery
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = SSE_DESCRIPTION, content_type = "text/event-stream", body = String,
+            headers(("x-meshperf-run-id" = String, description = "The run's id"))),
+        (status = 400, description = BAD_RUN, body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = REFUSED, body = ErrorBody),
+        (status = 404, description = "The caller has no profile with this id", body = ErrorBody),
+        (status = 429, description = BUSY, body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+        (status = 503, description = "The server is shutting down", body = ErrorBody),
+    )
+)]
 pub async fn run_profile(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
@@ -160,8 +147,84 @@ pub async fn run_profile(
     start(&state, &me, request, name, Some(row.id.clone())).await
 }
 
-/// `GET|POST /api/perf/profile`: an ad-hoc run from query parameters, or from an SMP test
-/// config in the body (YAML, or JSON: `{test, mesh}`, a bare config or a Meshery profile).
+/// An ad-hoc run from query parameters; streams the run's events.
+///
+/// `name` and `url` are required. The run goes on if the client goes away. Parameters
+/// Meshery's clients also send (`uuid`, `contexts`) are ignored. A body, if one is sent, is
+/// read as with `POST`.
+#[utoipa::path(
+    get,
+    path = "/api/perf/profile",
+    operation_id = "runFromQuery",tag = "runs",
+    params(
+        ("name" = String, Query, min_length = 1, max_length = 255, example = "smoke", description = "The test's name"),
+        ("url" = String, Query, format = "uri", max_length = 2048, example = "http://127.0.0.1:8080/",
+            description = "The URL to send load to"),
+        RunQuery,
+        ("cert" = Option<String>, Query, example = "false",
+            description = "`true`: read the query parameters even when a body is sent")
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = SSE_DESCRIPTION, content_type = "text/event-stream", body = String,
+            headers(("x-meshperf-run-id" = String, description = "The run's id"))),
+        (status = 400, description = BAD_RUN, body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = REFUSED, body = ErrorBody),
+        (status = 413, description = "The body is larger than MESHPERF_MAX_BODY", body = ErrorBody),
+        (status = 429, description = BUSY, body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+        (status = 503, description = "The server is shutting down", body = ErrorBody),
+    )
+)]
+pub async fn run_query(
+    state: State<AppState>,
+    me: Extension<Identity>,
+    query: RawQuery,
+    body: Body,
+) -> Result<Response, ServiceError> {
+    run_adhoc(state, me, query, body).await
+}
+
+/// An ad-hoc run from an SMP test config in the body; streams the run's events.
+///
+/// The body is YAML or JSON: mesheryctl's `{test, mesh}` envelope, a bare SMP test config or
+/// a Meshery profile, with one client. With an empty body or `cert=true`, the query
+/// parameters are read instead, as with `GET` (then `name` and `url` are required).
+#[utoipa::path(
+    post,
+    path = "/api/perf/profile",
+    operation_id = "runFromBody",tag = "runs",
+    params(
+        ("name" = Option<String>, Query, max_length = 255, example = "smoke",
+            description = "The test's name; required when the body is empty"),
+        ("url" = Option<String>, Query, format = "uri", max_length = 2048, example = "http://127.0.0.1:8080/",
+            description = "The URL to send load to; required when the body is empty"),
+        RunQuery,
+        ("cert" = Option<String>, Query, example = "false",
+            description = "`true`: read the query parameters and ignore the body")
+    ),
+    request_body(
+        description = "The test to run (optional: without it, the query parameters describe the run)",
+        content(
+            (RunBody = "application/yaml", example = json!({"test": {"name": "smoke", "duration": "5s",
+                "clients": [{"endpoint_urls": ["http://127.0.0.1:8080/"], "connections": 2, "rps": 10}]}, "mesh": "istio"})),
+            (RunBody = "application/json")
+        )
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = SSE_DESCRIPTION, content_type = "text/event-stream", body = String,
+            headers(("x-meshperf-run-id" = String, description = "The run's id"))),
+        (status = 400, description = BAD_RUN, body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = REFUSED, body = ErrorBody),
+        (status = 413, description = "The body is larger than MESHPERF_MAX_BODY", body = ErrorBody),
+        (status = 429, description = BUSY, body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+        (status = 503, description = "The server is shutting down", body = ErrorBody),
+    )
+)]
 pub async fn run_adhoc(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
@@ -169,7 +232,8 @@ pub async fn run_adhoc(
     body: Body,
 ) -> Result<Response, ServiceError> {
     let params = Params::parse(query.as_deref());
-    if body.is_blank() || params.text(&["cert"]).as_deref() == Some("true") {
+    let cert = params.text(&["cert"]).as_deref() == Some("true");
+    if body.is_blank() || cert {
         let request = query::request(&params, false)?;
         let name = |f: Field| query::name(f).map_or_else(|| f.name(), String::from);
         return start(&state, &me, request, name, None).await;
@@ -193,68 +257,45 @@ fn smp_body_error(e: &smp::SmpError) -> ServiceError {
     profile_model::smp_error(e)
 }
 
-/// A run as the API returns it.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunView {
-    /// Id.
-    pub id: String,
-    /// Test name.
-    pub name: String,
-    /// `queued`, `running`, `completed`, `failed`, `cancelled` or `interrupted`.
-    pub state: String,
-    /// The door it came in through: `rest`, `grpc` or `adapter`.
-    pub door: String,
-    /// Why it ended as it did.
-    pub message: String,
-    /// The profile it ran.
-    pub profile_id: Option<String>,
-    /// The generator the request named.
-    pub requested_generator: String,
-    /// What was asked (targets, rate, connections, duration).
-    pub request: serde_json::Value,
-    /// Its result, once stored.
-    pub result_id: Option<String>,
-    /// When it was asked for.
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    /// When it started.
-    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// When it ended.
-    pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-impl From<RunRow> for RunView {
-    fn from(r: RunRow) -> Self {
-        RunView {
-            request: serde_json::from_str(&r.request).unwrap_or(serde_json::Value::Null),
-            id: r.id,
-            name: r.name,
-            state: r.state,
-            door: r.door,
-            message: r.message,
-            profile_id: r.profile_id,
-            requested_generator: r.requested_generator,
-            result_id: r.result_id,
-            created_at: r.created_at,
-            started_at: r.started_at,
-            ended_at: r.ended_at,
-        }
-    }
-}
-
-/// `GET /api/perf/runs?page&pagesize`: the caller's runs, newest first.
+/// The caller's runs from every door, newest first; `search` keeps those whose name contains it.
+#[utoipa::path(
+    get,
+    path = "/api/perf/runs",
+    operation_id = "listRuns",tag = "runs",
+    params(PageQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "A page of runs", body = RunPage),
+        (status = 400, description = "A parameter is wrong; `field` names it", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
     RawQuery(query): RawQuery,
-) -> Result<Json<serde_json::Value>, ServiceError> {
+) -> Result<Json<RunPage>, ServiceError> {
     let req = crate::http::input::page_request(&Params::parse(query.as_deref()), false)?;
-    let (rows, total) = state.store.list_runs(&me.user_id, req.page_size, req.offset()).await?;
+    let (rows, total) = state.store.list_runs(&me.user_id, &req).await?;
     let runs: Vec<RunView> = rows.into_iter().map(RunView::from).collect();
-    Ok(Json(serde_json::json!({ "page": req.page, "pageSize": req.page_size, "totalCount": total, "runs": runs })))
+    Ok(Json(RunPage { page: req.page, page_size: req.page_size, total_count: total, runs }))
 }
 
-/// `GET /api/perf/runs/{id}`: one run.
+/// One run and its state.
+#[utoipa::path(
+    get,
+    path = "/api/perf/runs/{id}",
+    operation_id = "getRun",tag = "runs",
+    params(("id" = String, Path, description = "The run's id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The run", body = RunView),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The caller has no run with this id", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
@@ -264,7 +305,21 @@ pub async fn get(
     Ok(Json(row.into()))
 }
 
-/// `GET /api/perf/runs/{id}/events`: follows a run in flight (SSE), from its next event.
+/// Follows a run in flight, from its next event.
+#[utoipa::path(
+    get,
+    path = "/api/perf/runs/{id}/events",
+    operation_id = "followRun",tag = "runs",
+    params(("id" = String, Path, description = "The run's id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = SSE_DESCRIPTION, content_type = "text/event-stream", body = String),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The caller has no run with this id", body = ErrorBody),
+        (status = 409, description = "The run has ended; read it with `GET /api/perf/runs/{id}`", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    )
+)]
 pub async fn events(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
@@ -276,8 +331,21 @@ pub async fn events(
     }
 }
 
-/// `POST /api/perf/runs/{id}/cancel`: stops a queued or running run; its partial result is
-/// stored. 202 when asked, 409 when the run has already ended.
+/// Stops a queued or running run; its partial result is stored.
+#[utoipa::path(
+    post,
+    path = "/api/perf/runs/{id}/cancel",
+    operation_id = "cancelRun",tag = "runs",
+    params(("id" = String, Path, description = "The run's id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 202, description = "The run is stopping", body = Cancelling),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "The caller has no run with this id", body = ErrorBody),
+        (status = 409, description = "The run has already ended", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    )
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(me): Extension<Identity>,
@@ -285,7 +353,7 @@ pub async fn cancel(
 ) -> Result<Response, ServiceError> {
     if state.pipeline.registry.cancel(&me.user_id, &id, &format!("cancelled by {}", me.user_id)) {
         tracing::info!(run = %id, user = %me.user_id, "run cancellation asked");
-        let body = Json(serde_json::json!({ "id": id, "state": "cancelling" }));
+        let body = Json(Cancelling { id, state: "cancelling" });
         return Ok((http::StatusCode::ACCEPTED, body).into_response());
     }
     Err(ended_or_missing(&state, &me, id).await)

@@ -8,15 +8,18 @@
 //! - [`workers`]: [`WorkersExecutor`], runs split over registered load workers (gRPC).
 //! - [`query`]: Meshery's run query parameters as a run request.
 //! - [`handlers`]: the REST door (SSE streams, run status, cancel).
+//! - [`views`]: what the REST door answers: runs, pages, SSE events.
 
 pub mod events;
 pub mod executor;
 pub mod handlers;
 pub mod query;
 pub mod registry;
+pub mod views;
 pub mod workers;
 
 pub use events::{Door, EventKind, Outcome, Progress, RunEvent, RunInfo};
 pub use executor::{Executed, Execution, Executor, LocalExecutor};
 pub use registry::{Limits, Placement, RunRegistry, Submission, Submitted};
+pub use views::{Cancelling, RunPage, RunView, SseEvent, SseStatus};
 pub use workers::WorkersExecutor;

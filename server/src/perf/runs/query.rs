@@ -17,9 +17,74 @@ use smp::request::{RequestMeta, RunRequest};
 
 use crate::error::ServiceError;
 use crate::http::input::{Params, truncate};
+use crate::perf::bodies::JsonMapText;
 
 /// Longest `name` accepted.
 const MAX_NAME: usize = 255;
+
+/// The run parameters besides `name` and `url` as the OpenAPI document shows them; the reader
+/// is [`request`]. A blank value counts as absent; a parameter left out keeps the stored
+/// profile's value (or the default).
+#[derive(Debug, Clone, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunQuery {
+    /// How long to run: a number of `dur` units (below 1 counts as 1), or a duration such as
+    /// `30s`, `1m30s` or `1 minute`. Default 30s.
+    #[param(max_length = 32, example = "2")]
+    pub t: Option<String>,
+    /// The unit of a numeric `t`: `h`, `m` or `s`; anything else means seconds.
+    #[param(example = "s")]
+    pub dur: Option<String>,
+    /// Connections, at most 100000; below 1 counts as 1 (default 1, or the profile's).
+    #[param(maximum = 100000, example = 2)]
+    pub c: Option<f64>,
+    /// Requests per second; 0 or below runs closed loop, as fast as the connections allow.
+    #[param(example = 10)]
+    pub qps: Option<f64>,
+    /// The load generator to record (`meshperf`, `fortio`, `wrk2`, `nighthawk`, in any case);
+    /// all run on meshperf's engine. Also spelled `load_generator`.
+    #[param(rename = "loadGenerator", value_type = Option<GeneratorName>, inline, example = "fortio")]
+    pub load_generator_camel: Option<String>,
+    /// Another spelling of `loadGenerator`.
+    #[param(value_type = Option<GeneratorName>, inline, example = "fortio")]
+    pub load_generator: Option<String>,
+    /// The service mesh label recorded with the result.
+    #[param(example = "istio")]
+    pub mesh: Option<String>,
+    /// Request headers as a JSON object of strings, e.g. `{"x-a": "1"}`.
+    #[param(example = r#"{"x-a": "1"}"#, value_type = Option<JsonMapText>, inline)]
+    pub headers: Option<String>,
+    /// Request cookies as a JSON object of strings, sent as one `Cookie` header.
+    #[param(example = r#"{"session": "1"}"#, value_type = Option<JsonMapText>, inline)]
+    pub cookies: Option<String>,
+    /// The request body (the method becomes POST). Also spelled `req_body`.
+    #[param(rename = "reqBody", example = "hello")]
+    pub req_body_camel: Option<String>,
+    /// Another spelling of `reqBody`.
+    #[param(example = "hello")]
+    pub req_body: Option<String>,
+    /// The body's `Content-Type`. Also spelled `content_type`.
+    #[param(rename = "contentType", example = "text/plain")]
+    pub content_type_camel: Option<String>,
+    /// Another spelling of `contentType`.
+    #[param(example = "text/plain")]
+    pub content_type: Option<String>,
+}
+
+/// A load generator's name, one of [`smp::profile::meshery::GENERATORS`] (OpenAPI only).
+#[derive(Debug, Clone, Copy)]
+pub struct GeneratorName;
+
+impl utoipa::PartialSchema for GeneratorName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(smp::profile::meshery::GENERATORS))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for GeneratorName {}
 
 /// The request the parameters describe; `over_profile` says whether a stored profile gives the
 /// values that are absent.
@@ -38,7 +103,8 @@ pub fn request(p: &Params, over_profile: bool) -> Result<RunRequest, ServiceErro
         None if over_profile => Vec::new(),
         None => return Err(ServiceError::invalid("url", "is required: the URL to send load to")),
     };
-    let duration = p.get(&["t"]).map(|(_, t)| query_duration(t, p.text(&["dur"]).as_deref())).transpose()?;
+    let unit = p.text(&["dur"]);
+    let duration = p.get(&["t"]).map(|(_, t)| query_duration(t, unit.as_deref())).transpose()?;
     let connections = match p.number::<f64>(&["c"], "a number of connections")? {
         Some(c) if !c.is_finite() || c > f64::from(loadgen::plan::MAX_CONNECTIONS) => {
             return Err(ServiceError::invalid("c", format!("must be at most {}", loadgen::plan::MAX_CONNECTIONS)));
