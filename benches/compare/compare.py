@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark of meshperf against wrk, wrk2, h2load, oha and a bare epoll client.
+"""Side-by-side benchmark of meshperf against wrk, wrk2, h2load, oha and a bare epoll client,
+and of meshperf's gRPC calls against its own h2c requests on the same nginx.
 
 nginx serves a 64-byte file, pinned to CPU 1; each generator runs pinned to CPU 0 under
 /usr/bin/time -v with one thread, 3 times per row. The tables show medians of req/s, generator
@@ -87,6 +88,8 @@ def start_nginx(tmp: Path, base: int):
     (tmp / "www").mkdir()
     (tmp / "tmp").mkdir()
     (tmp / "www/index.html").write_bytes(b"x" * 63 + b"\n")
+    # grpc.health.v1.HealthCheckResponse{status: SERVING}, framed: no compression, length 2.
+    (tmp / "www/grpc-serving.bin").write_bytes(b"\x00\x00\x00\x00\x02\x08\x01")
     conf = (HERE / "nginx.conf").read_text()
     for old, new in [("18080", base), ("18082", base + 2), ("18443", base + 363)]:
         conf = conf.replace(old, str(new))
@@ -168,6 +171,7 @@ def parse_floor(out):
 def scenarios(secs, base, meshperf, oha, wrk2, floor, extra=()):
     d = f"{secs}s"
     h1, h2c = f"http://127.0.0.1:{base}/", f"http://127.0.0.1:{base + 2}/"
+    grpc = f"grpc://127.0.0.1:{base + 2}"
     port = str(base)
 
     def mp(conns, *extra):
@@ -202,6 +206,12 @@ def scenarios(secs, base, meshperf, oha, wrk2, floor, extra=()):
             ("h2load", ["h2load", "-t1", "-c50", "-m10", f"-D{secs}", h2c], parse_h2load),
             ("oha", [oha, "-z", d, "-c", "50", "-p", "10", "--http2", "--no-tui", "--output-format", "json", h2c],
              parse_oha),
+        ]),
+        # gRPC against h2c on the same nginx: the cost of a call next to the cost of a request.
+        "gRPC unary (h2c) closed loop, 50 connections x 10 streams": (None, "meshperf h2c", [
+            ("meshperf gRPC", mp(50, "--h2-streams", "10", "--call", "grpc.health.v1.Health/Check", grpc),
+             parse_meshperf),
+            ("meshperf h2c", mp(50, "--http2", "--h2-streams", "10", h2c), parse_meshperf),
         ]),
         "HTTP/1.1 open loop at 5,000 req/s, 50 connections": (5000,) + open_loop(5000)[1:],
         "HTTP/1.1 open loop at 30,000 req/s, 50 connections": (30000,) + open_loop(30000)[1:],

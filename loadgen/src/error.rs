@@ -54,6 +54,14 @@ pub enum Field {
     Shard,
     /// The agreed start instant of a distributed run.
     StartAt,
+    /// The gRPC method to call (`package.Service/Method`).
+    Call,
+    /// The gRPC request message, as JSON.
+    Data,
+    /// gRPC metadata sent with every call.
+    Metadata,
+    /// Where the gRPC descriptors come from: `.proto` files or text, or the target's reflection service.
+    Proto,
 }
 
 impl Field {
@@ -89,6 +97,10 @@ impl Field {
             Field::ClientKey => "key",
             Field::Shard => "shard",
             Field::StartAt => "start_at",
+            Field::Call => "call",
+            Field::Data => "data",
+            Field::Metadata => "metadata",
+            Field::Proto => "proto",
         }
     }
 }
@@ -157,7 +169,8 @@ pub enum ErrorKind {
     Reset,
     /// The TLS handshake or record layer failed.
     Tls,
-    /// The peer violated HTTP (malformed response, bad framing, h2 protocol error).
+    /// The peer violated HTTP (malformed response, bad framing, h2 protocol error), or answered
+    /// a gRPC call without a `grpc-status`.
     Protocol,
     /// Any other I/O error.
     Other,
@@ -226,7 +239,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "no response within the request timeout",
             ErrorKind::Reset => "the connection closed before a whole response",
             ErrorKind::Tls => "the TLS handshake failed",
-            ErrorKind::Protocol => "the response was not valid HTTP",
+            ErrorKind::Protocol => "the response was not valid HTTP (or, for a gRPC call, carried no grpc-status)",
             ErrorKind::Other => "an I/O error",
         }
     }
@@ -234,6 +247,15 @@ impl ErrorKind {
 
 /// Longest message kept per kind, in bytes.
 const MESSAGE_MAX: usize = 300;
+
+/// `message` cut to at most [`MESSAGE_MAX`] bytes, on a character boundary.
+pub(crate) fn cut(message: &str) -> Box<str> {
+    let mut end = message.len().min(MESSAGE_MAX);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message[..end].into()
+}
 
 /// The first message seen for each [`ErrorKind`]: why requests failed, in bounded memory (one
 /// short message per kind, never one per request).
@@ -250,11 +272,7 @@ impl ErrorMessages {
     pub fn keep(&mut self, kind: ErrorKind, message: &str) {
         let slot = &mut self.0[kind.index()];
         if slot.is_none() {
-            let mut end = message.len().min(MESSAGE_MAX);
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            *slot = Some(message[..end].into());
+            *slot = Some(cut(message));
         }
     }
 

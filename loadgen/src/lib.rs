@@ -15,14 +15,17 @@
 //! - [`schedule`]: open-loop due times for constant, ramp and stage shapes.
 //! - [`engine`]: `start` a run, follow its snapshots, cancel it, get its report.
 //! - [`histogram`], [`stats`], [`report`]: what is measured and how it merges.
+//! - [`grpc`]: gRPC unary calls on the HTTP/2 client (status codes, framing) and the
+//!   reflection client that fetches a service's descriptors.
 //! - internal: `coordinator` (threads), `collect` (deltas into snapshots, the series and the
 //!   totals), `worker` (per-thread loops), `dispatch` (open-loop tickets), `timer` (precise
 //!   deadlines), `conn` (connections), `http1` (lean HTTP/1.1 client), `http2` (hyper HTTP/2
-//!   client), `tls` (rustls), `trust` (`--cacert` checks, a self-signed server certificate
+//!   client, gRPC calls included), `tls` (rustls), `trust` (`--cacert` checks, a self-signed server certificate
 //!   included).
 
 pub mod engine;
 pub mod error;
+pub mod grpc;
 pub mod histogram;
 pub mod parse;
 pub mod plan;

@@ -28,9 +28,13 @@ pub const MAX_THREADS: u32 = 1024;
 pub const MAX_H2_STREAMS: u32 = 10_000;
 
 /// One URL with the request to send to it.
+///
+/// A gRPC target has a `grpc` or `grpcs` URL whose path is the call (`/package.Service/Method`),
+/// the method POST, its metadata in `headers`, and the encoded request message (protobuf bytes,
+/// without the 5-byte gRPC prefix) as `body`; see [`crate::grpc`].
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The parsed URL (`http` or `https`).
+    /// The parsed URL (`http`, `https`, `grpc` or `grpcs`).
     pub url: url::Url,
     /// The request method.
     pub method: Method,
@@ -46,15 +50,20 @@ impl Target {
         Ok(Target { url: parse_url(url)?, method: Method::GET, headers: Vec::new(), body: Bytes::new() })
     }
 
-    /// The host and port to connect to.
+    /// The host and port to connect to (without a port: 443 with TLS, else 80).
     pub fn authority(&self) -> (String, u16) {
         let host = self.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
-        (host, self.url.port_or_known_default().unwrap_or(80))
+        (host, self.url.port_or_known_default().unwrap_or(if self.is_tls() { 443 } else { 80 }))
     }
 
-    /// Whether the target uses TLS.
+    /// Whether the target uses TLS (`https` or `grpcs`).
     pub fn is_tls(&self) -> bool {
-        self.url.scheme() == "https"
+        matches!(self.url.scheme(), "https" | "grpcs")
+    }
+
+    /// Whether the target is a gRPC call (`grpc` or `grpcs`).
+    pub fn is_grpc(&self) -> bool {
+        crate::grpc::is_grpc_scheme(self.url.scheme())
     }
 
     /// Adds a header from `Name: value` text.
@@ -85,9 +94,9 @@ pub fn parse_url(text: &str) -> Result<url::Url, ValueError> {
     let url = url::Url::parse(text)
         .map_err(|e| bad(&format!("{e}; write an absolute URL such as http://127.0.0.1:8080/path")))?;
     match url.scheme() {
-        "http" | "https" => {}
+        "http" | "https" | "grpc" | "grpcs" => {}
         other => {
-            return Err(bad(&format!("scheme {other:?} is not supported; use http or https")));
+            return Err(bad(&format!("scheme {other:?} is not supported; use http, https, grpc or grpcs")));
         }
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -306,6 +315,7 @@ impl RunPlan {
         if self.timeout.is_zero() {
             return Err(bad(Field::Timeout, "must be above 0".into()));
         }
+        self.check_grpc()?;
         if self.shard.count == 0 || self.shard.index >= self.shard.count {
             return Err(bad(Field::Shard, format!("index {} of {} is impossible", self.shard.index, self.shard.count)));
         }
@@ -324,6 +334,40 @@ impl RunPlan {
             shape.validate()?;
         }
         crate::tls::check(&self.tls)
+    }
+
+    /// gRPC targets: all or none of the targets, over HTTP/2, each a POST to a call path.
+    fn check_grpc(&self) -> Result<(), PlanError> {
+        let grpc = self.targets.iter().filter(|t| t.is_grpc()).count();
+        if grpc == 0 {
+            return Ok(());
+        }
+        if grpc < self.targets.len() {
+            return Err(PlanError::new(
+                Field::Targets,
+                "gRPC (grpc://, grpcs://) and HTTP targets cannot be mixed in one run; run them separately",
+            ));
+        }
+        if self.http != HttpVersion::Http2 {
+            return Err(PlanError::new(Field::Targets, "gRPC calls go over HTTP/2; set the HTTP version to HTTP/2"));
+        }
+        for (i, t) in self.targets.iter().enumerate() {
+            if crate::grpc::split_call(t.url.path()).is_none() || t.url.query().is_some() {
+                return Err(PlanError::new(
+                    Field::Url(i),
+                    format!("{} does not name a call; a gRPC target's path is /package.Service/Method", t.url),
+                ));
+            }
+            if t.method != Method::POST {
+                return Err(PlanError::new(Field::Method, format!("{} is not POST, and gRPC calls are", t.method)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the plan's targets are gRPC calls.
+    pub fn is_grpc(&self) -> bool {
+        self.targets.first().is_some_and(Target::is_grpc)
     }
 
     /// The length of the measured window: the duration, or the sum of the stages.
@@ -458,5 +502,40 @@ impl RateShape {
                 stages.last().map_or(0.0, |s| s.rate)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grpc(url: &str) -> Target {
+        let mut t = Target::get(url).unwrap();
+        t.method = Method::POST;
+        t
+    }
+
+    #[test]
+    fn grpc_targets_are_calls_over_http2() {
+        let mut plan = RunPlan::new(vec![grpc("grpc://127.0.0.1:50051/grpc.health.v1.Health/Check")]);
+        plan.http = HttpVersion::Http2;
+        assert!(plan.is_grpc());
+        assert_eq!(plan.targets[0].authority(), ("127.0.0.1".to_string(), 50051));
+        assert_eq!(grpc("grpcs://svc.local/a.B/C").authority(), ("svc.local".to_string(), 443));
+        assert!(plan.clone().validate().is_ok());
+        let err = |p: RunPlan| p.validate().unwrap_err();
+        let mut h1 = plan.clone();
+        h1.http = HttpVersion::Http1;
+        assert!(err(h1).reason.contains("HTTP/2"));
+        let mut mixed = plan.clone();
+        mixed.targets.push(grpc("http://127.0.0.1:8080/"));
+        assert!(err(mixed).reason.contains("cannot be mixed"));
+        let mut no_call = plan.clone();
+        no_call.targets = vec![grpc("grpc://127.0.0.1:50051/")];
+        assert_eq!(err(no_call).field, Field::Url(0));
+        let mut get = plan;
+        get.targets[0].method = Method::GET;
+        assert_eq!(err(get).field, Field::Method);
+        assert!(parse_url("ftp://x/").unwrap_err().0.contains("use http, https, grpc or grpcs"));
     }
 }

@@ -1,6 +1,6 @@
-//! The request loops. A slot is one HTTP/1.1 connection or one HTTP/2 stream; it takes the next
-//! request (a due ticket in open loop, the next turn in closed loop), sends it, and records the
-//! outcome into the worker's interval [`Stats`]. Two clock reads per request, no allocation on
+//! The request loops. A slot is one HTTP/1.1 connection or one HTTP/2 stream (a gRPC call is an
+//! HTTP/2 request); it takes the next request (a due ticket in open loop, the next turn in
+//! closed loop), sends it, and records the outcome into the worker's interval [`Stats`]. Two clock reads per request, no allocation on
 //! the HTTP/1.1 path, nothing shared beyond the worker's thread.
 
 use std::cell::{Cell, RefCell};
@@ -13,7 +13,7 @@ use bytes::Bytes;
 use crate::conn::{Endpoint, H1Conn};
 use crate::dispatch::Dispenser;
 use crate::error::ErrorKind;
-use crate::http2::{self, H2Conn, H2Request};
+use crate::http2::{self, H2Conn, H2Request, Outcome};
 use crate::local::Budget;
 use crate::stats::Stats;
 use crate::watchdog::Deadline;
@@ -45,7 +45,15 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     #[inline]
-    fn record_ok(&self, due: Option<Instant>, send: Instant, done: Instant, status: u16, sent: u64, received: u64) {
+    fn record_ok(
+        &self,
+        due: Option<Instant>,
+        send: Instant,
+        done: Instant,
+        outcome: Outcome,
+        sent: u64,
+        received: u64,
+    ) {
         self.last_done.set(Some(done));
         let reference = due.unwrap_or(send);
         if reference < self.measure_from {
@@ -55,7 +63,15 @@ impl Ctx {
         s.sent += 1;
         s.bytes_sent += sent;
         s.bytes_received += received;
-        s.count_status(status);
+        match outcome {
+            Outcome::Http(status) => s.count_status(status),
+            Outcome::Grpc(code, message) => {
+                s.count_grpc(code);
+                if let Some(m) = message.filter(|_| !s.grpc_messages.has(code)) {
+                    s.grpc_messages.keep(code, &crate::grpc::decode_message(m.as_bytes()));
+                }
+            }
+        }
         s.latency.record(done.saturating_duration_since(reference));
         s.service.record(done.saturating_duration_since(send));
         if let Some(due) = due {
@@ -165,7 +181,7 @@ pub(crate) async fn h1_slot(
         let done = Instant::now();
         match result {
             Ok(Ok(ex)) => {
-                ctx.record_ok(due, send, done, ex.status, request.len() as u64, ex.bytes);
+                ctx.record_ok(due, send, done, Outcome::Http(ex.status), request.len() as u64, ex.bytes);
                 if !ex.keep_alive {
                     conn = None;
                 }
@@ -210,7 +226,7 @@ pub(crate) async fn h2_slot(ctx: Rc<Ctx>, conn: Rc<H2Conn>, source: Source, dead
         let result = deadline.guard(limit, pin!(http2::exchange(&mut sender, request))).await;
         let done = Instant::now();
         match result {
-            Ok(Ok((status, bytes))) => ctx.record_ok(due, send, done, status, request.wire_bytes, bytes),
+            Ok(Ok((outcome, bytes))) => ctx.record_ok(due, send, done, outcome, request.wire_bytes, bytes),
             Ok(Err(kind)) => {
                 ctx.record_err(due, send, kind, true);
                 if sender.is_closed() {

@@ -1,12 +1,17 @@
 //! Counters and histograms a worker fills while it runs, and that merge exactly.
 
 use crate::error::{ErrorKind, ErrorMessages};
+use crate::grpc::{Code, GrpcMessages};
 use crate::histogram::LatencyHistogram;
 
 /// Highest status code counted individually; anything else lands in slot 0.
 const STATUS_SLOTS: usize = 600;
 
 /// What a run (or an interval of it) measured. Nothing per request is kept.
+///
+/// Every request sent ends as one response or one error. A response is an HTTP response,
+/// counted by its status code, or a gRPC call's answer, counted by its gRPC status code; it is
+/// *successful* when its HTTP status is 2xx or 3xx, or its gRPC status is `OK`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
     /// Latency from the due time (open loop) or from the send (closed loop), µs.
@@ -17,12 +22,16 @@ pub struct Stats {
     pub send_lag: LatencyHistogram,
     /// Requests sent.
     pub sent: u64,
-    /// Responses received, whatever their status.
+    /// Responses received, whatever their status (HTTP responses and gRPC calls' answers).
     pub responses: u64,
     /// Failed requests by [`ErrorKind`] (index = `kind as usize`).
     pub errors: [u64; ErrorKind::ALL.len()],
     /// Responses by status code (slot 0: codes outside 100..600).
     status: Vec<u64>,
+    /// gRPC calls' answers by status code (index: the code's wire value).
+    grpc: [u64; Code::ALL.len()],
+    /// The first `grpc-message` of each non-OK gRPC status (why calls failed).
+    pub grpc_messages: GrpcMessages,
     /// Request bytes written (headers and body).
     pub bytes_sent: u64,
     /// Response bytes read (headers and body).
@@ -33,7 +42,7 @@ pub struct Stats {
     /// Of the finished requests, those that finished after the measured window closed: they are
     /// in the histograms and the counts, but not in the rates (which count the window only).
     pub after_window: u64,
-    /// Of `after_window`, the successful responses (status 2xx or 3xx).
+    /// Of `after_window`, the successful responses (status 2xx or 3xx, or gRPC `OK`).
     pub after_window_successful: u64,
     /// The first message seen for each error kind (why requests failed).
     pub messages: ErrorMessages,
@@ -56,6 +65,8 @@ impl Stats {
             responses: 0,
             errors: [0; ErrorKind::ALL.len()],
             status: vec![0; STATUS_SLOTS],
+            grpc: [0; Code::ALL.len()],
+            grpc_messages: GrpcMessages::default(),
             bytes_sent: 0,
             bytes_received: 0,
             unsent: 0,
@@ -71,6 +82,23 @@ impl Stats {
         self.responses += 1;
         let slot = usize::from(status);
         self.status[if (100..STATUS_SLOTS).contains(&slot) { slot } else { 0 }] += 1;
+    }
+
+    /// Counts one gRPC call answered with `code`.
+    #[inline]
+    pub fn count_grpc(&mut self, code: Code) {
+        self.responses += 1;
+        self.grpc[code as usize] += 1;
+    }
+
+    /// `(code, count)` for every gRPC status seen, in wire order.
+    pub fn grpc_codes(&self) -> Vec<(Code, u64)> {
+        Code::ALL.into_iter().map(|c| (c, self.grpc[c as usize])).filter(|(_, n)| *n > 0).collect()
+    }
+
+    /// Adds a count for a gRPC status directly (used when reading stored results).
+    pub fn add_grpc(&mut self, code: Code, count: u64) {
+        self.grpc[code as usize] += count;
     }
 
     /// Counts one failed request.
@@ -110,14 +138,14 @@ impl Stats {
         self.status[if (100..STATUS_SLOTS).contains(&slot) { slot } else { 0 }] += count;
     }
 
-    /// Responses whose status is not 2xx or 3xx.
+    /// Responses whose status is not 2xx or 3xx (gRPC: not `OK`).
     pub fn non_success(&self) -> u64 {
-        self.responses - self.successful()
+        self.responses.saturating_sub(self.successful())
     }
 
-    /// Successful responses: status 2xx or 3xx.
+    /// Successful responses: HTTP status 2xx or 3xx, or gRPC status `OK`.
     pub fn successful(&self) -> u64 {
-        self.status[200..400].iter().sum()
+        self.status[200..400].iter().sum::<u64>() + self.grpc[Code::Ok as usize]
     }
 
     /// Requests that finished inside the measured window: the basis of every rate.
@@ -154,6 +182,10 @@ impl Stats {
         for (a, b) in self.status.iter_mut().zip(&other.status) {
             *a += b;
         }
+        for (a, b) in self.grpc.iter_mut().zip(other.grpc) {
+            *a += b;
+        }
+        self.grpc_messages.merge(&other.grpc_messages);
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
         self.unsent += other.unsent;
@@ -171,6 +203,8 @@ impl Stats {
         self.responses = 0;
         self.errors = [0; ErrorKind::ALL.len()];
         self.status.iter_mut().for_each(|s| *s = 0);
+        self.grpc = [0; Code::ALL.len()];
+        self.grpc_messages = GrpcMessages::default();
         self.bytes_sent = 0;
         self.bytes_received = 0;
         self.unsent = 0;
@@ -191,25 +225,33 @@ mod tests {
         a.count_status(503);
         a.count_error(ErrorKind::Timeout);
         a.latency.record_us(100);
+        a.count_grpc(Code::Ok);
+        a.count_grpc(Code::Unavailable);
+        a.grpc_messages.keep(Code::Unavailable, "shedding");
         let mut b = Stats::new();
         b.count_status(200);
         b.count_status(42);
         b.count_error(ErrorKind::Reset);
         b.latency.record_us(300);
+        b.count_grpc(Code::Unavailable);
+        b.grpc_messages.keep(Code::Unavailable, "later");
         a.merge(&b);
-        assert_eq!(a.responses, 4);
+        assert_eq!(a.responses, 7);
         assert_eq!(a.status_codes(), vec![(0, 1), (200, 2), (503, 1)]);
+        assert_eq!(a.grpc_codes(), vec![(Code::Ok, 1), (Code::Unavailable, 2)]);
+        assert_eq!(a.grpc_messages.get(Code::Unavailable), Some("shedding"));
         assert_eq!(a.error_total(), 2);
-        assert_eq!(a.finished(), 6);
-        assert_eq!(a.non_success(), 2);
-        assert_eq!(a.successful(), 2);
+        assert_eq!(a.finished(), 9);
+        assert_eq!(a.non_success(), 4);
+        assert_eq!(a.successful(), 3);
         let mut late = Stats::new();
         late.count_status(200);
+        late.count_grpc(Code::Ok);
         late.count_error(ErrorKind::Reset);
         late.mark_after_window();
         a.merge(&late);
-        assert_eq!((a.finished(), a.finished_in_window()), (8, 6));
-        assert_eq!((a.successful(), a.successful_in_window()), (3, 2));
+        assert_eq!((a.finished(), a.finished_in_window()), (12, 9));
+        assert_eq!((a.successful(), a.successful_in_window()), (5, 3));
         assert_eq!(a.latency.len(), 2);
         a.reset();
         assert_eq!(a, Stats::new());

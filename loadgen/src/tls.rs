@@ -1,6 +1,6 @@
 //! rustls client configuration from [`TlsOptions`]: system or given CA roots, optional client
-//! certificate (mTLS), an explicit insecure mode, and ALPN for the chosen HTTP version. The
-//! material comes as PEM bytes in the plan; nothing is read from files here.
+//! certificate (mTLS), an explicit insecure mode, and ALPN for the chosen HTTP version (gRPC
+//! speaks HTTP/2). The material comes as PEM bytes in the plan; nothing is read from files here.
 
 use std::sync::Arc;
 
@@ -37,12 +37,16 @@ pub(crate) fn check(opts: &TlsOptions) -> Result<(), PlanError> {
     }
 }
 
-/// The client TLS config for `plan`, or `None` when no target uses `https`.
+/// The client TLS config for `plan`, or `None` when no target uses TLS.
 pub(crate) fn client_config(plan: &RunPlan) -> Result<Option<Arc<ClientConfig>>, PlanError> {
     if !plan.targets.iter().any(|t| t.is_tls()) {
         return Ok(None);
     }
-    let opts = &plan.tls;
+    config(&plan.tls, plan.http).map(Some)
+}
+
+/// The client TLS config for `opts`, offering the ALPN protocol of `http`.
+pub(crate) fn config(opts: &TlsOptions, http: HttpVersion) -> Result<Arc<ClientConfig>, PlanError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -72,11 +76,11 @@ pub(crate) fn client_config(plan: &RunPlan) -> Result<Option<Arc<ClientConfig>>,
             .map_err(|e| PlanError::new(Field::ClientKey, format!("does not match the certificate: {e}")))?,
         _ => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = match plan.http {
+    config.alpn_protocols = match http {
         HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
         HttpVersion::Http2 => vec![b"h2".to_vec()],
     };
-    Ok(Some(Arc::new(config)))
+    Ok(Arc::new(config))
 }
 
 fn certs(field: Field, pem: &Pem) -> Result<Vec<CertificateDer<'static>>, PlanError> {

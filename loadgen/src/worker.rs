@@ -180,7 +180,12 @@ async fn execute(spec: &WorkerSpec, prepared: Vec<Prepared>, t0: Instant) -> Res
         timeout: plan.timeout,
         h1: plan.targets.iter().map(http1::encode_request).collect(),
         head: plan.targets.iter().map(|t| t.method == http::Method::HEAD).collect(),
-        h2: plan.targets.iter().map(H2Request::new).collect::<Result<_, _>>().map_err(|e| e.to_string())?,
+        h2: plan
+            .targets
+            .iter()
+            .map(|t| H2Request::new(t, plan.timeout))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?,
         last_done: Default::default(),
     });
     // One dispenser per group (open loop), on this worker's lattice of global indices.
@@ -203,6 +208,12 @@ async fn execute(spec: &WorkerSpec, prepared: Vec<Prepared>, t0: Instant) -> Res
         Some(d) => Source::Open(d.clone()),
         None => Source::Closed(spec.groups[g].targets.clone().into()),
     };
+    // Closed loop sends as soon as a slot runs: wait for the agreed start (a distributed run's
+    // `start_at`), or requests would go out, uncounted, before it. Open-loop dispensers keep
+    // their own precise schedule from `t0`.
+    if schedule.is_none() && Instant::now() < t0 {
+        tokio::time::sleep_until(t0.into()).await;
+    }
     let dog = Rc::new(Watchdog::default());
     let dog_task = tokio::task::spawn_local(dog.clone().run(watchdog::tick_for(plan.timeout)));
     let mut slots = Vec::new();

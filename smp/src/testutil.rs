@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
+use loadgen::grpc::Code;
 use loadgen::{ErrorKind, Load, RateShape, Report, RunPlan, SecondStats, Stats, Target};
 
 /// A 10 s open-loop run at 100/s against two URLs: 1000 requests, latencies 1..=1000 ms
@@ -12,8 +13,24 @@ pub(crate) fn report() -> Report {
     report_with(1..=1000, 10_000)
 }
 
+/// [`report`] as a gRPC run: the same numbers, with each 200 an `OK` call and each 503 an
+/// `UNAVAILABLE` one ("shedding load").
+pub(crate) fn grpc_report() -> Report {
+    let mut r = build(1..=1000, 10_000, true);
+    let mut t = Target::get("grpc://127.0.0.1:50051/demo.Greeter/Hello").unwrap();
+    t.method = http::Method::POST;
+    r.plan.targets = vec![t];
+    r.plan.http = loadgen::HttpVersion::Http2;
+    r.stats.grpc_messages.keep(Code::Unavailable, "shedding load");
+    r
+}
+
 /// A report whose latencies are `values` (ms) and whose window lasts `duration_ms`.
 pub(crate) fn report_with(values: impl IntoIterator<Item = u64>, duration_ms: u64) -> Report {
+    build(values, duration_ms, false)
+}
+
+fn build(values: impl IntoIterator<Item = u64>, duration_ms: u64, grpc: bool) -> Report {
     let mut plan = RunPlan::new(vec![
         Target::get("http://127.0.0.1:8080/a").unwrap(),
         Target::get("http://127.0.0.1:8080/b").unwrap(),
@@ -38,7 +55,10 @@ pub(crate) fn report_with(values: impl IntoIterator<Item = u64>, duration_ms: u6
             if i % 100 == 99 {
                 s.count_error(ErrorKind::Timeout);
             } else {
-                s.count_status(if i % 100 == 49 { 503 } else { 200 });
+                match (grpc, i % 100 == 49) {
+                    (false, failed) => s.count_status(if failed { 503 } else { 200 }),
+                    (true, failed) => s.count_grpc(if failed { Code::Unavailable } else { Code::Ok }),
+                }
                 s.bytes_received += 200;
             }
         }

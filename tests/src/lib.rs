@@ -7,12 +7,14 @@
 //! - [`bin`]: builds `meshperf` once and runs it.
 //! - [`capacity`]: servers of known capacity (shedding with 503, or one worker with a fixed
 //!   service time) for searches and sweeps.
+//! - [`grpc`]: a tonic gRPC server (a greeter, health, reflection) for the gRPC load tests.
 //! - [`serve`]: the real `meshperf serve` on SQLite or a fresh PostgreSQL database, and its API.
 //! - [`worker`]: load workers on loopback, in process or as the real `meshperf worker`.
 //! - [`silent`]: a target that accepts and never answers, counting connections.
 
 pub mod bin;
 pub mod capacity;
+pub mod grpc;
 pub mod serve;
 pub mod server;
 pub mod silent;

@@ -27,6 +27,10 @@ const SKIPPED: &[(&str, &str)] = &[
     ("cargo bench", "benchmarks take minutes"),
     ("benches/compare/compare.py", "installs anchors and runs for minutes"),
     ("svc.local", "needs a TLS service with those certificates on another host"),
+    (
+        "grpc://127.0.0.1:50051",
+        "needs the reader's gRPC service and its .proto; tests/tests/grpc_load.rs runs these forms",
+    ),
     ("meshperf worker --listen 0.0.0.0", "a worker on every interface of a load machine"),
     ("--workers w1:10013", "needs the load machines w1 and w2"),
     (

@@ -21,10 +21,10 @@ pub enum Format {
 /// Arguments of `meshperf run`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meshperf run -c 50 -d 10s http://127.0.0.1:8080/\n  meshperf run -r 5k -d 30s --warmup 2s http://127.0.0.1:8080/\n  meshperf run --http2 --h2-streams 10 -n 100k http://127.0.0.1:8080/\n  meshperf run --stages 10s@1000,20s@5000 --format json -o result.json http://127.0.0.1:8080/"
+    after_help = "Examples:\n  meshperf run -c 50 -d 10s http://127.0.0.1:8080/\n  meshperf run -r 5k -d 30s --warmup 2s http://127.0.0.1:8080/\n  meshperf run --http2 --h2-streams 10 -n 100k http://127.0.0.1:8080/\n  meshperf run --stages 10s@1000,20s@5000 --format json -o result.json http://127.0.0.1:8080/\n  meshperf run --call grpc.health.v1.Health/Check -n 10k grpc://127.0.0.1:50051\n  meshperf run --call demo.Greeter/Hello --proto greeter.proto --data '{\"name\": \"a\"}' grpc://127.0.0.1:50051"
 )]
 pub struct RunArgs {
-    /// Target URLs (http or https), used round robin.
+    /// Target URLs (http, https, or grpc and grpcs for gRPC calls), used round robin.
     #[arg(value_name = "URL")]
     pub urls: Vec<String>,
 
@@ -99,6 +99,23 @@ pub struct RunArgs {
     /// Content-Type of the body.
     #[arg(long = "content-type")]
     pub content_type: Option<String>,
+
+    /// gRPC: the method to call, package.Service/Method (with grpc:// or grpcs:// URLs).
+    #[arg(long = "call", value_name = "METHOD")]
+    pub call: Option<String>,
+    /// gRPC: the request message in protobuf's JSON mapping, e.g. '{"name": "a"}' [default: {}].
+    #[arg(long = "data", value_name = "JSON", conflicts_with_all = ["body", "body_file", "content_type"])]
+    pub data: Option<String>,
+    /// gRPC: metadata `name=value` sent with every call (repeatable; `-bin` names take base64).
+    #[arg(long = "metadata", value_name = "NAME=VALUE")]
+    pub metadata: Vec<String>,
+    /// gRPC: a .proto file that defines the service (repeatable). Without it the descriptors
+    /// come from the target's reflection service (grpc.health.v1.Health needs none).
+    #[arg(long = "proto", value_name = "FILE")]
+    pub proto: Vec<PathBuf>,
+    /// gRPC: a directory where the --proto files' imports are found (repeatable).
+    #[arg(short = 'I', long = "import-path", value_name = "DIR", requires = "proto")]
+    pub import_paths: Vec<PathBuf>,
 
     /// Output format on stdout (or in --output).
     #[arg(short = 'f', long = "format", value_enum, default_value_t = Format::Text)]
@@ -207,13 +224,16 @@ fn nothing_succeeded(doc: &smp::ResultDocument) -> Exit {
     }
     let mut why: Vec<String> = d.error_kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
     why.extend(d.status_codes.iter().map(|(c, n)| format!("status {c} {n}")));
+    why.extend(d.grpc_status_codes.iter().map(|(c, n)| format!("{c} {n}")));
     if d.unsent > 0 {
         why.push(format!("unsent {}", d.unsent));
     }
-    eprintln!(
-        "meshperf: no request got a successful (2xx or 3xx) response ({}); check the URL and that the target is up",
-        why.join(", ")
-    );
+    let (what, fix) = if doc.is_grpc() {
+        ("call got an OK status", "check the URL, the method, its message and that the target is up")
+    } else {
+        ("request got a successful (2xx or 3xx) response", "check the URL and that the target is up")
+    };
+    eprintln!("meshperf: no {what} ({}); {fix}", why.join(", "));
     Exit::GateFailed
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use loadgen::{Field, Load, RateShape, parse};
-use smp::request::{PemSource, RequestMeta, RunRequest, TlsRequest, ValidRun};
+use smp::request::{GrpcRequest, PemSource, ProtoSource, RequestMeta, RunRequest, TlsRequest, ValidRun};
 
 use super::CliError;
 use super::run::RunArgs;
@@ -37,8 +37,9 @@ pub fn build(args: &RunArgs) -> Result<Vec<ValidRun>, CliError> {
     Ok(vec![run])
 }
 
-/// Reads the TLS files the request names (the user's own files) and converts it; an error
-/// names the flag when a flag set the value, else the profile's path.
+/// Reads the TLS and `.proto` files the request names (the user's own files), fetches a gRPC
+/// call's descriptors from the target's reflection service when no `.proto` is given, and
+/// converts it; an error names the flag when a flag set the value, else the profile's path.
 fn finish(r: RunRequest, flags: &RunRequest, profile: impl Fn(Field) -> String) -> Result<ValidRun, CliError> {
     let (_, run) = read_and_check(r, flags, profile, Clone::clone)?;
     Ok(run)
@@ -53,6 +54,13 @@ fn read_and_check(
 ) -> Result<(RunRequest, ValidRun), CliError> {
     let name = |f: Field| if flags.sets(f) { flag(f).to_string() } else { profile(f) };
     r.read_files().map_err(|(f, reason)| CliError::Usage(format!("invalid value for {}: {reason}", name(f))))?;
+    if r.needs_reflection() {
+        r.fetch_descriptors(None).map_err(|e| match e.field {
+            // Nothing named the descriptors: say where they were looked for and how to give them.
+            Field::Proto => CliError::Usage(format!("{} (--proto FILE)", e.reason)),
+            f => CliError::Usage(format!("invalid value for {}: {}", name(f), e.reason)),
+        })?;
+    }
     let run = probe(&r)
         .into_run()
         .map_err(|e| CliError::Usage(format!("invalid value for {}: {}", name(e.field), e.reason)))?;
@@ -109,6 +117,10 @@ pub fn flag(field: Field) -> &'static str {
         Field::CaCert => "--cacert",
         Field::ClientCert => "--cert",
         Field::ClientKey => "--key",
+        Field::Call => "--call",
+        Field::Data => "--data",
+        Field::Metadata => "--metadata",
+        Field::Proto => "--proto",
         Field::Shard => "shard",
         Field::StartAt => "start_at",
     }
@@ -150,6 +162,7 @@ pub fn request(args: &RunArgs) -> Result<RunRequest, CliError> {
             .ok_or_else(|| CliError::Usage(format!("invalid value for --cookie: {c:?} is not name=value")))?;
         cookies.push((name.trim().to_string(), value.to_string()));
     }
+    let grpc = grpc_request(args)?;
     let load = match (&args.rate, &args.ramp, &args.stages) {
         (Some(r), _, _) => Some(Load::Open(RateShape::Constant(parse::rate(r).map_err(|e| usage(Field::Rate, e))?))),
         (_, Some(r), _) => Some(Load::Open(parse::ramp(r).map_err(|e| usage(Field::Ramp, e))?)),
@@ -186,10 +199,38 @@ pub fn request(args: &RunArgs) -> Result<RunRequest, CliError> {
         http2: args.http2.then_some(true),
         h2_streams: args.h2_streams,
         tls,
+        grpc,
         shard: None,
         start_at: None,
         meta: RequestMeta { name: args.name.clone(), labels: parse_labels(&args.labels)?, ..RequestMeta::default() },
     })
+}
+
+/// The gRPC call the flags describe: given when a gRPC flag is, or a URL is `grpc://` or
+/// `grpcs://` (its path may name the call).
+fn grpc_request(args: &RunArgs) -> Result<Option<GrpcRequest>, CliError> {
+    let grpc_urls = args.urls.iter().any(|u| {
+        u.split_once("://")
+            .is_some_and(|(scheme, _)| loadgen::grpc::is_grpc_scheme(&scheme.trim().to_ascii_lowercase()))
+    });
+    let flags = args.call.is_some() || args.data.is_some() || !args.metadata.is_empty() || !args.proto.is_empty();
+    if !flags && !grpc_urls {
+        return Ok(None);
+    }
+    let mut metadata = Vec::with_capacity(args.metadata.len());
+    for m in &args.metadata {
+        let (name, value) = m.split_once('=').filter(|(n, _)| !n.trim().is_empty()).ok_or_else(|| {
+            CliError::Usage(format!("invalid value for --metadata: {m:?} is not name=value, e.g. x-tenant=a"))
+        })?;
+        metadata.push((name.trim().to_string(), value.to_string()));
+    }
+    Ok(Some(GrpcRequest {
+        call: args.call.clone(),
+        data: args.data.clone(),
+        metadata,
+        proto: (!args.proto.is_empty())
+            .then(|| ProtoSource::Files { files: args.proto.clone(), import_paths: args.import_paths.clone() }),
+    }))
 }
 
 /// Parses `key=value` labels.
@@ -275,6 +316,26 @@ mod tests {
             let err = build(&args(&line)).unwrap_err();
             assert!(matches!(err, CliError::Usage(_)));
             assert!(err.to_string().contains(needle), "{line:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn grpc_flags_make_calls() {
+        let p = build(&args(&["--call", "grpc.health.v1.Health/Check", "--metadata", "x-a=1", "grpc://127.0.0.1:1"]))
+            .unwrap();
+        assert!(p.is_grpc());
+        assert_eq!((p.http, p.targets[0].url.path()), (loadgen::HttpVersion::Http2, "/grpc.health.v1.Health/Check"));
+        assert_eq!(p.targets[0].headers.iter().find(|(n, _)| n == "x-a").unwrap().1, "1");
+        let p = build(&args(&["grpc://127.0.0.1:1/grpc.health.v1.Health/Check"])).unwrap();
+        assert_eq!(p.targets[0].method, http::Method::POST);
+        for (line, needle) in [
+            (vec!["--metadata", "x", "--call", "grpc.health.v1.Health/Check", "grpc://127.0.0.1:1"], "--metadata"),
+            (vec!["--call", "grpc.health.v1.Health/Watch", "grpc://127.0.0.1:1"], "--call"),
+            (vec!["--call", "a.B/C", "--proto", "/nonexistent/a.proto", "grpc://127.0.0.1:1"], "--proto"),
+            (vec!["--call", "grpc.health.v1.Health/Check", "--data", "[1]", "grpc://127.0.0.1:1"], "--data"),
+        ] {
+            let err = build(&args(&line)).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("invalid value for {needle}")), "{line:?}: {err}");
         }
     }
 

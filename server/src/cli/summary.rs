@@ -19,6 +19,7 @@ pub fn render(r: &Report) -> String {
         HttpVersion::Http1 => "HTTP/1.1".to_string(),
         HttpVersion::Http2 => format!("HTTP/2 ({})", plural(u64::from(plan.h2_streams), "stream", "streams") + "/conn"),
     };
+    let proto = if plan.is_grpc() { format!("gRPC unary calls on {proto}") } else { proto };
     let model = match &plan.load {
         Load::Closed => "closed loop".to_string(),
         Load::Open(RateShape::Constant(r)) => format!("open loop at {} req/s", num(*r)),
@@ -113,14 +114,24 @@ fn counts(out: &mut String, r: &Report) {
     }
 }
 
-/// Responses by status code, or that there were none.
+/// Responses by status code (gRPC calls by gRPC status, with the first message of each that
+/// is not `OK`), or that there were none.
 fn status_codes(out: &mut String, s: &Stats) {
     let requests = s.finished();
     let share = |n: u64| if requests == 0 { 0.0 } else { 100.0 * n as f64 / requests as f64 };
     let codes = s.status_codes();
-    if codes.is_empty() {
+    let grpc = s.grpc_codes();
+    let calls = !grpc.is_empty();
+    if calls {
+        let _ = writeln!(out, "  gRPC status");
+        for (code, n) in grpc {
+            let why = s.grpc_messages.get(code).map(|m| format!("  {m}")).unwrap_or_default();
+            let _ = writeln!(out, "    {:<16}{:>10}   {:.2}%{why}", code.as_str(), group(n), share(n));
+        }
+    }
+    if codes.is_empty() && !calls {
         let _ = writeln!(out, "  {:<18}none: no response arrived", "Status codes");
-    } else {
+    } else if !codes.is_empty() {
         let _ = writeln!(out, "  Status codes");
         for (code, n) in codes {
             let label = if code == 0 { "other".to_string() } else { code.to_string() };
@@ -276,6 +287,22 @@ mod tests {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
         assert!(!text.contains("p50"), "{text}");
+    }
+
+    #[test]
+    fn grpc_calls_are_shown_by_status_with_their_messages() {
+        let mut s = loadgen::Stats::new();
+        for _ in 0..3 {
+            s.count_grpc(loadgen::grpc::Code::Ok);
+            s.latency.record_us(1000);
+        }
+        s.count_grpc(loadgen::grpc::Code::Unavailable);
+        s.grpc_messages.keep(loadgen::grpc::Code::Unavailable, "shedding load");
+        let text = render(&report(Load::Closed, s));
+        for needle in ["gRPC status", "OK                       3   75.00%", "UNAVAILABLE", "shedding load"] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert!(!text.contains("Status codes"), "{text}");
     }
 
     #[test]

@@ -278,6 +278,18 @@ fn options_object(style: Style) -> Schema {
                 duration(if k == "warmup" { "Warm-up before measuring." } else { "Per-request timeout (default 10s)." })
             }
             "max_requests" => any("Stop after this many requests (`10000` or `\"10k\"`)."),
+            "call" => text("gRPC: the method, `package.Service/Method`.").into(),
+            "data" => any("gRPC: the request message in protobuf's JSON mapping, as an object or its text."),
+            "metadata" => ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some("gRPC: metadata sent with every call."))
+                .into(),
+            "proto" => {
+                any("gRPC: `.proto` source text, or a map of file name to source text (at most 1 MiB, 64 files); \
+                 without it the target's reflection service is asked. The server refuses file paths.")
+            }
+            "import_paths" => any("gRPC: import directories for `proto` file paths (the command line only)."),
             _ => text("PEM text (the server refuses file paths).").into(),
         },
         &description,
@@ -317,9 +329,9 @@ pub fn client_key(style: Style, key: &str) -> Option<Schema> {
         "internal" => boolean("Ignored."),
         "load_generator" => generator().into(),
         "protocol" => OneOfBuilder::new()
-            .item(int(0, 4, "SMP's enum: 1 is HTTP."))
-            .item(text("`http` (or `PROTOCOL_HTTP`); tcp, udp and grpc are refused."))
-            .description(Some("Must be HTTP or unset."))
+            .item(int(0, 4, "SMP's enum: 1 is HTTP, 4 is gRPC."))
+            .item(text("`http` or `grpc` (or `PROTOCOL_HTTP`, `PROTOCOL_GRPC`); tcp and udp are refused."))
+            .description(Some("HTTP, gRPC (unary calls; `http://` URLs then mean `grpc://`), or unset."))
             .into(),
         "connections" => int(0, MAX_CONNECTIONS, "Connections (0 means 1). Numeric text is read too."),
         "rps" => int(0, MAX_RPS, "Requests per second; 0 runs closed loop. Numeric text is read too."),

@@ -5,10 +5,14 @@
 //! A stepped run (a search or a sweep, [`Pipeline::start_stepped`]) takes the same path: its
 //! highest-rate step is converted and admitted before it is registered (so a run the rules
 //! refuse fails at once), and the registry admits each step again as it comes.
+//!
+//! A gRPC call given without `.proto` text gets its descriptors from the target's reflection
+//! service here, before the conversion, over connections the allow-list permits; the server
+//! never reads a `.proto` file on a caller's behalf.
 
 use std::sync::Arc;
 
-use loadgen::Field;
+use loadgen::{ConnectPolicy, Field};
 use smp::request::RunRequest;
 
 use super::runs::{Door, Placement, RunKind, RunRegistry, SteppedRun, SteppedSubmission, Submission, Submitted};
@@ -53,7 +57,24 @@ impl Pipeline {
         if self.registry.is_closing() {
             return Err(ServiceError::ShuttingDown);
         }
-        let run = request.into_run().map_err(|e| ServiceError::invalid(name(e.field), e.reason))?;
+        let run = if request.grpc.is_some() {
+            // A gRPC call's message is encoded against descriptors compiled here, or fetched
+            // from the target's reflection service (connecting only where the allow-list lets
+            // the load go): CPU work and a network exchange, so on a blocking thread.
+            let allow: Arc<dyn ConnectPolicy> = Arc::new(self.policy.allow.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut request = request;
+                if request.needs_reflection() {
+                    request.fetch_descriptors(Some(allow))?;
+                }
+                request.into_run()
+            })
+            .await
+            .map_err(ServiceError::internal)?
+        } else {
+            request.into_run()
+        };
+        let run = run.map_err(|e| ServiceError::invalid(name(e.field), e.reason))?;
         let admitted = self.policy.admit(run).await?;
         self.submit(admitted, RunKind::Single, start).await
     }

@@ -1,15 +1,15 @@
 //! fortio's `HTTPRunnerResults` JSON, the shape Meshery stores in `runner_results` and its UI
 //! charts. Durations in the histogram are in **seconds**, as fortio writes them.
 //!
-//! Keys written: `RunType` ("HTTP"), `Labels` ("name -_- url", Meshery's convention),
+//! Keys written: `RunType` ("HTTP", or "GRPC" for gRPC runs), `Labels` ("name -_- url", Meshery's convention),
 //! `StartTime` (RFC 3339), `RequestedQPS` ("max" for closed loop, else the target rate as
 //! text), `RequestedDuration` ("10s", or "exactly N calls"), `ActualQPS` (successful responses per second, as
 //! `actual_qps`), `ActualDuration`
 //! (nanoseconds), `NumThreads` and `SocketCount` (connections), `URL`, `Version`,
 //! `DurationHistogram` {`Count`, `Min`, `Max`, `Sum`, `Avg`, `StdDev`, `Data`
 //! [{`Start`, `End`, `Percent`, `Count`}], `Percentiles` [{`Percentile`, `Value`}] for 50, 75,
-//! 90, 95, 99, 99.9}, `RetCodes` ({"200": n}, and "-1" for requests that failed without a
-//! response, as fortio counts them), `Exactly`, `Jitter`, `Uniform`, `RunID`, `AbortOn`,
+//! 90, 95, 99, 99.9}, `RetCodes` ({"200": n}, for gRPC runs {"OK": n, "UNAVAILABLE": m}, and
+//! "-1" for requests that failed without a response, as fortio counts them), `Exactly`, `Jitter`, `Uniform`, `RunID`, `AbortOn`,
 //! `AccessLoggerInfo`, `ID`, `load-generator` ("meshperf"), `kubernetes` and `detected-meshes`
 //! (null). Response `Sizes` are not written: meshperf counts bytes, not a size histogram.
 
@@ -26,7 +26,7 @@ pub fn fortio(doc: &ResultDocument) -> Value {
     let lat = &d.latency_ms;
     let secs = |ms: f64| ms / 1000.0;
     let mut codes = Map::new();
-    for (code, n) in &d.status_codes {
+    for (code, n) in d.status_codes.iter().chain(&d.grpc_status_codes) {
         codes.insert(code.clone(), json!(n));
     }
     if d.errors > 0 {
@@ -51,7 +51,7 @@ pub fn fortio(doc: &ResultDocument) -> Value {
         Err(_) => Vec::new(),
     };
     json!({
-        "RunType": "HTTP",
+        "RunType": if doc.is_grpc() { "GRPC" } else { "HTTP" },
         "Labels": format!("{} -_- {url}", doc.name()),
         "StartTime": doc.start_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "RequestedQPS": requested_qps,
@@ -200,6 +200,17 @@ mod tests {
         assert_eq!(data.last().unwrap()["End"], h["Max"]);
         assert!(data.windows(2).all(|w| w[0]["End"].as_f64() <= w[1]["Start"].as_f64()));
         assert!(data.len() < 40, "{} buckets", data.len());
+    }
+
+    #[test]
+    fn grpc_runs_count_by_grpc_status() {
+        let doc = crate::ResultDocument::from_report(&crate::testutil::grpc_report(), &crate::RunMeta::new("g"));
+        let v = fortio(&doc);
+        assert_eq!(v["RunType"], "GRPC");
+        assert_eq!(
+            (&v["RetCodes"]["OK"], &v["RetCodes"]["UNAVAILABLE"], &v["RetCodes"]["-1"]),
+            (&json!(980), &json!(10), &json!(10))
+        );
     }
 
     #[test]

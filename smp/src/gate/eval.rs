@@ -40,14 +40,17 @@ fn stat(p: &Percentiles, s: Stat) -> f64 {
     }
 }
 
-/// Responses whose status code is not 2xx.
+/// Responses whose status code is not 2xx, and gRPC calls whose status is not `OK`.
 fn non_2xx(doc: &ResultDocument) -> u64 {
-    doc.details
+    let d = &doc.details;
+    let http: u64 = d
         .status_codes
         .iter()
         .filter(|(code, _)| !code.parse::<u16>().is_ok_and(|c| (200..300).contains(&c)))
         .map(|(_, n)| n)
-        .sum()
+        .sum();
+    let grpc: u64 = d.grpc_status_codes.iter().filter(|(code, _)| *code != "OK").map(|(_, n)| n).sum();
+    http + grpc
 }
 
 /// A value for people: `12.4 ms`, `0.25%`, `1,234.5`.

@@ -12,7 +12,7 @@
 //! | `service.p99` ... (also `service_time.`) | service time, from the actual send | a duration |
 //! | `send_lag.p99` ... (also `lag.`) | how late the generator sent | a duration |
 //! | `errors` | requests that failed without a response | a share of requests (`0.1%`) or a count (`10`) |
-//! | `non-2xx` (also `non2xx`) | responses whose status is not 2xx | a share of requests or a count |
+//! | `non-2xx` (also `non2xx`, `non-ok`) | responses whose status is not 2xx; gRPC calls whose status is not `OK` | a share of requests or a count |
 //! | `rps` (also `qps`, `throughput`) | achieved rate: successful responses per second of the window | a number, `k`/`M` allowed (`1.5k`) |
 //! | `requests` | requests finished | a count |
 //!
@@ -77,7 +77,7 @@ pub enum Metric {
     Time(Histogram, Stat),
     /// Failed requests.
     Errors,
-    /// Responses whose status is not 2xx.
+    /// Responses whose status is not 2xx (gRPC: not `OK`).
     Non2xx,
     /// Achieved rate: successful responses per second.
     Rps,
@@ -193,7 +193,7 @@ impl Metric {
         }
         match name.as_str() {
             "errors" | "error" | "error_rate" => Some(Metric::Errors),
-            "non-2xx" | "non2xx" | "non_2xx" => Some(Metric::Non2xx),
+            "non-2xx" | "non2xx" | "non_2xx" | "non-ok" | "non_ok" => Some(Metric::Non2xx),
             "rps" | "qps" | "throughput" | "rate" => Some(Metric::Rps),
             "requests" => Some(Metric::Requests),
             _ => None,

@@ -83,6 +83,16 @@ fn evaluates_known_numbers() {
 }
 
 #[test]
+fn grpc_calls_that_are_not_ok_count_as_non_2xx() {
+    // The same numbers as a gRPC run: 10 UNAVAILABLE calls in 1000, 980 OK.
+    let doc = ResultDocument::from_report(&testutil::grpc_report(), &RunMeta::new("g"));
+    let v = evaluate(&gates(&["non-ok<=10", "non-ok<10", "non-2xx<=1%", "rps>=98", "errors<=10"]), &doc);
+    let passed: Vec<bool> = v.iter().map(|v| v.passed).collect();
+    assert_eq!(passed, [true, false, true, true, true]);
+    assert_eq!(v[0].actual, "10");
+}
+
+#[test]
 fn empty_runs_fail_share_and_latency_gates() {
     let doc = ResultDocument::from_report(&testutil::report_with(std::iter::empty(), 1000), &RunMeta::new("e"));
     let v = evaluate(&gates(&["errors<1%", "p99<1s", "rps>=0"]), &doc);

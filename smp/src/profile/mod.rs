@@ -17,8 +17,10 @@
 //! GET); `content_type` → a `Content-Type` header; `connections` (0 means 1, as Meshery does);
 //! `rps` (0 means closed loop, as fast as the connections allow); `duration` (default 30s);
 //! `ssl_certificate` (PEM text or a file path) → CA to trust; `additional_options` → see
-//! [`options`]. `protocol` must be HTTP (or unset); `load_generator` (one of
-//! [`meshery::GENERATORS`]) is recorded as the requested generator.
+//! [`options`] (gRPC's `call`, `data`, `metadata` and `proto` among them). `protocol` is HTTP,
+//! gRPC, or unset (then `grpc://` URLs or gRPC options make a gRPC client); a gRPC client's
+//! `http://` URLs mean `grpc://`. `load_generator` (one of [`meshery::GENERATORS`]) is
+//! recorded as the requested generator.
 //!
 //! [`MesheryProfile`] is the one reader of Meshery profiles, also used by the server to store
 //! them.

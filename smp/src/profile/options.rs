@@ -18,9 +18,19 @@
 //! | `max_requests` | count (`10000`, `"10k"`) | stop after this many requests |
 //! | `insecure` | bool | accept any TLS certificate |
 //! | `ca_cert`, `cert`, `key` | PEM text, or a file path | CA to trust; client certificate and key for mTLS (a server refuses file paths) |
+//! | `call` | `package.Service/Method` | gRPC: the method to call (else the URL's path names it) |
+//! | `data` | a JSON object, or its text | gRPC: the request message in protobuf's JSON mapping (default `{}`) |
+//! | `metadata` | a map of strings | gRPC: metadata sent with every call |
+//! | `proto` | `.proto` source text, a map of file name to source text, or a file path (or a list of paths) | gRPC: the descriptors (without it, the target's reflection service gives them; `grpc.health.v1.Health` needs none); a server refuses file paths |
+//! | `import_paths` | a list of directories | gRPC: where the `proto` files' imports are found (files only) |
+//!
+//! A client is a gRPC client when its `protocol` is `grpc` (its `http://` and `https://` URLs
+//! then mean `grpc://` and `grpcs://`) or its URLs are `grpc://` or `grpcs://`.
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use loadgen::RateShape;
@@ -28,9 +38,13 @@ use serde_json::Value;
 
 use super::reader::{Obj, kind};
 use crate::error::SmpError;
+use crate::request::ProtoSource;
+
+/// The file name `.proto` text given inline compiles under.
+pub const INLINE_PROTO: &str = "inline.proto";
 
 /// The keys of `additional_options`, canonical (snake_case; camelCase also read).
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 18] = [
     "http2",
     "h2_streams",
     "method",
@@ -44,6 +58,11 @@ pub const KEYS: [&str; 13] = [
     "ca_cert",
     "cert",
     "key",
+    "call",
+    "data",
+    "metadata",
+    "proto",
+    "import_paths",
 ];
 
 /// Other spellings of [`KEYS`]: fortio's `MethodOverride`.
@@ -76,6 +95,21 @@ pub struct Options {
     pub cert: Option<String>,
     /// Client key: PEM text or a file path.
     pub key: Option<String>,
+    /// gRPC: the method to call.
+    pub call: Option<String>,
+    /// gRPC: the request message as JSON text.
+    pub data: Option<String>,
+    /// gRPC: metadata sent with every call.
+    pub metadata: BTreeMap<String, String>,
+    /// gRPC: where the descriptors come from.
+    pub proto: Option<ProtoSource>,
+}
+
+impl Options {
+    /// Whether any gRPC option is given.
+    pub fn has_grpc(&self) -> bool {
+        self.call.is_some() || self.data.is_some() || !self.metadata.is_empty() || self.proto.is_some()
+    }
 }
 
 impl Options {
@@ -130,6 +164,26 @@ impl Options {
             }
         };
         let path_of = |o: &mut Obj, key: &str| o.string(key).map(|s| (!s.is_empty()).then_some(s));
+        let data = match o.take("data") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(v @ (Value::Object(_) | Value::Array(_))) => Some(v.to_string()),
+            Some(v) => {
+                return Err(SmpError::field(
+                    o.at("data"),
+                    format!("expected the message as a JSON object (or its text), found {}", kind(&v)),
+                ));
+            }
+        };
+        let import_paths = o.string_list("import_paths")?;
+        let proto_at = o.at("proto");
+        let proto = o.take("proto").map(|v| proto_from(v, &proto_at, &import_paths)).transpose()?.flatten();
+        if proto.is_none() && !import_paths.is_empty() {
+            return Err(SmpError::field(
+                o.at("import_paths"),
+                "is only used with `proto` file paths; give `proto` too",
+            ));
+        }
         Ok(Options {
             http2: o.bool("http2")?,
             h2_streams: o.int("h2_streams", 1, 10_000)?.map(|n| n as u32),
@@ -143,7 +197,52 @@ impl Options {
             ca_cert: path_of(&mut o, "ca_cert")?,
             cert: path_of(&mut o, "cert")?,
             key: path_of(&mut o, "key")?,
+            call: path_of(&mut o, "call")?,
+            data,
+            metadata: o.string_map("metadata")?,
+            proto,
         })
+    }
+}
+
+/// `proto`: source text or a file path, a list of file paths, or a map of file name to text.
+fn proto_from(v: Value, path: &str, import_paths: &[String]) -> Result<Option<ProtoSource>, SmpError> {
+    let files = |paths: Vec<String>| ProtoSource::Files {
+        files: paths.into_iter().map(PathBuf::from).collect(),
+        import_paths: import_paths.iter().map(PathBuf::from).collect(),
+    };
+    let is_path = |s: &str| !s.contains('\n') && s.trim_end().ends_with(".proto");
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) if is_path(&s) => Ok(Some(files(vec![s.trim().to_string()]))),
+        Value::String(s) => Ok(Some(ProtoSource::Sources(vec![(INLINE_PROTO.to_string(), s)]))),
+        Value::Array(items) => {
+            let mut paths = Vec::new();
+            for (i, item) in items.into_iter().enumerate() {
+                match item {
+                    Value::String(s) if is_path(&s) => paths.push(s.trim().to_string()),
+                    other => {
+                        return Err(SmpError::field(
+                            format!("{path}[{i}]"),
+                            format!("expected a path to a .proto file, found {}", kind(&other)),
+                        ));
+                    }
+                }
+            }
+            Ok((!paths.is_empty()).then(|| files(paths)))
+        }
+        v @ Value::Object(_) => {
+            let map = super::reader::string_map(v, path)?;
+            Ok((!map.is_empty()).then(|| ProtoSource::Sources(map.into_iter().collect())))
+        }
+        other => Err(SmpError::field(
+            path,
+            format!(
+                "expected .proto source text, a file path, or a map of file name to source, found {}",
+                kind(&other)
+            ),
+        )),
     }
 }
 
@@ -199,6 +298,37 @@ mod tests {
         assert_eq!(o.max_requests, Some(10_000));
         assert_eq!(o.ca_cert.as_deref(), Some("/tmp/ca.pem"));
         assert_eq!(Options::parse("  ", "x").unwrap(), Options::default());
+    }
+
+    #[test]
+    fn grpc_options() {
+        let o = Options::parse(
+            r#"{"call": "pkg.Svc/Do", "data": {"a": 1}, "metadata": {"x-tenant": "t"},
+                "proto": "syntax = \"proto3\";\npackage pkg;"}"#,
+            "o",
+        )
+        .unwrap();
+        assert!(o.has_grpc());
+        assert_eq!((o.call.as_deref(), o.data.as_deref()), (Some("pkg.Svc/Do"), Some(r#"{"a":1}"#)));
+        assert_eq!(o.metadata["x-tenant"], "t");
+        assert!(matches!(&o.proto, Some(ProtoSource::Sources(s)) if s[0].0 == INLINE_PROTO));
+        let files = Options::parse(r#"{"proto": "api/svc.proto", "importPaths": ["vendor"]}"#, "o").unwrap();
+        assert_eq!(
+            files.proto,
+            Some(ProtoSource::Files { files: vec!["api/svc.proto".into()], import_paths: vec!["vendor".into()] })
+        );
+        let named = Options::parse(r#"{"proto": {"a.proto": "syntax = \"proto3\";"}}"#, "o").unwrap();
+        assert!(matches!(named.proto, Some(ProtoSource::Sources(s)) if s[0].0 == "a.proto"));
+        assert!(!Options::parse("{}", "o").unwrap().has_grpc());
+        for (text, want) in [
+            (r#"{"data": 5}"#, "o.data: expected the message as a JSON object"),
+            (r#"{"import_paths": ["x"]}"#, "o.import_paths: is only used with `proto` file paths"),
+            (r#"{"proto": [1]}"#, "o.proto[0]: expected a path"),
+            (r#"{"proto": 1}"#, "o.proto: expected .proto source text"),
+        ] {
+            let err = Options::parse(text, "o").unwrap_err().to_string();
+            assert!(err.starts_with(want), "{text}: {err}");
+        }
     }
 
     #[test]

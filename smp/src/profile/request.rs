@@ -10,7 +10,7 @@ use super::reader::join;
 use super::{Source, TestProfile};
 use crate::error::SmpError;
 use crate::model::{Protocol, performance_test_config::Client};
-use crate::request::{PemSource, RequestMeta, RunRequest, TlsRequest};
+use crate::request::{GrpcRequest, PemSource, RequestMeta, RunRequest, TlsRequest};
 
 impl TestProfile {
     /// One run request per client, as the profile says. Client values follow SMP's (and
@@ -56,6 +56,10 @@ impl TestProfile {
             Field::Timeout => "additional_options.timeout".into(),
             Field::ClientCert => "additional_options.cert".into(),
             Field::ClientKey => "additional_options.key".into(),
+            Field::Call => "additional_options.call".into(),
+            Field::Data => "additional_options.data".into(),
+            Field::Metadata => "additional_options.metadata".into(),
+            Field::Proto => "additional_options.proto".into(),
             Field::Shard | Field::StartAt => field.key().into(),
         };
         match self.source {
@@ -70,20 +74,38 @@ impl TestProfile {
             Source::Envelope => format!("test.clients[{i}]"),
             _ => format!("clients[{i}]"),
         };
-        match Protocol::try_from(c.protocol) {
-            Ok(Protocol::Invalid | Protocol::Http) => {}
+        let opts = Options::parse(&c.additional_options, &join(&path, "additional_options"))?;
+        let grpc_urls = c.endpoint_urls.iter().any(|u| u.trim_start().to_ascii_lowercase().starts_with("grpc"));
+        let grpc = match Protocol::try_from(c.protocol) {
+            Ok(Protocol::Grpc) => true,
+            Ok(Protocol::Http) if opts.has_grpc() => {
+                return Err(SmpError::field(
+                    join(&path, "protocol"),
+                    "is http but the options describe a gRPC call; set protocol: grpc",
+                ));
+            }
+            Ok(Protocol::Invalid | Protocol::Http) => grpc_urls || opts.has_grpc(),
             Ok(other) => {
                 return Err(SmpError::field(
                     join(&path, "protocol"),
                     format!(
-                        "{} load is not supported; meshperf sends HTTP/1.1 and HTTP/2 (use http)",
+                        "{} load is not supported; meshperf sends HTTP/1.1, HTTP/2 and gRPC (use http or grpc)",
                         other.as_str_name()
                     ),
                 ));
             }
-            Err(_) => return Err(SmpError::field(join(&path, "protocol"), "unknown protocol; use http")),
-        }
-        let opts = Options::parse(&c.additional_options, &join(&path, "additional_options"))?;
+            Err(_) => return Err(SmpError::field(join(&path, "protocol"), "unknown protocol; use http or grpc")),
+        };
+        // A gRPC client's http:// and https:// URLs mean grpc:// and grpcs://.
+        let urls = c
+            .endpoint_urls
+            .iter()
+            .map(|u| match (grpc, u.split_once("://")) {
+                (true, Some((scheme, rest))) if scheme.eq_ignore_ascii_case("http") => format!("grpc://{rest}"),
+                (true, Some((scheme, rest))) if scheme.eq_ignore_ascii_case("https") => format!("grpcs://{rest}"),
+                _ => u.clone(),
+            })
+            .collect();
         let duration = match self.test.duration.trim() {
             "" => None,
             d => Some(loadgen::parse::duration(d).map_err(|e| SmpError::field(self.path_of(i, Field::Duration), e.0))?),
@@ -101,8 +123,14 @@ impl TestProfile {
         };
         let mut labels = self.test.labels.clone();
         labels.retain(|k, _| !k.is_empty());
+        let grpc = grpc.then(|| GrpcRequest {
+            call: opts.call.clone(),
+            data: opts.data.clone(),
+            metadata: opts.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            proto: opts.proto.clone(),
+        });
         Ok(RunRequest {
-            urls: c.endpoint_urls.clone(),
+            urls,
             method: opts.method,
             headers: c.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             cookies: c.cookies.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
@@ -123,6 +151,7 @@ impl TestProfile {
                 client_key: opts.key.as_deref().map(PemSource::from_text),
                 insecure: opts.insecure.then_some(true),
             },
+            grpc,
             shard: None,
             start_at: None,
             meta: RequestMeta {

@@ -265,9 +265,36 @@ fn bad_profiles_are_errors_that_name_the_field() {
         let err = TestProfile::parse(text).unwrap_err().to_string();
         assert!(err.starts_with(want), "{text:?}\n  got:  {err}\n  want: {want}");
     }
-    let grpc = TestProfile::parse("name: g\nclients: [{endpoint_urls: [\"http://a/\"], protocol: grpc}]\n").unwrap();
-    let err = grpc.requests().unwrap_err().to_string();
-    assert!(err.starts_with("clients[0].protocol: PROTOCOL_GRPC load is not supported"), "{err}");
+    let tcp = TestProfile::parse("name: t\nclients: [{endpoint_urls: [\"http://a/\"], protocol: tcp}]\n").unwrap();
+    let err = tcp.requests().unwrap_err().to_string();
+    assert!(err.starts_with("clients[0].protocol: PROTOCOL_TCP load is not supported"), "{err}");
+    let http =
+        "name: h\nclients: [{endpoint_urls: [\"http://a/\"], protocol: http, additional_options: {call: a.B/C}}]\n";
+    let err = TestProfile::parse(http).unwrap().requests().unwrap_err().to_string();
+    assert!(err.starts_with("clients[0].protocol: is http but the options describe a gRPC call"), "{err}");
+}
+
+#[test]
+fn grpc_clients_become_grpc_requests() {
+    let text = "name: g\nclients: [{endpoint_urls: [\"http://127.0.0.1:50051\"], protocol: grpc,\n  \
+                additional_options: {call: grpc.health.v1.Health/Check, data: {service: x}, metadata: {x-team: a}}}]\n";
+    let profile = TestProfile::parse(text).unwrap();
+    let request = profile.requests().unwrap().remove(0);
+    assert_eq!(request.urls, vec!["grpc://127.0.0.1:50051".to_string()]);
+    let grpc = request.grpc.clone().unwrap();
+    assert_eq!(grpc.call.as_deref(), Some("grpc.health.v1.Health/Check"));
+    assert_eq!(grpc.data.as_deref(), Some(r#"{"service":"x"}"#));
+    let plan = request.into_run().unwrap().plan;
+    let t = &plan.targets[0];
+    assert_eq!(t.url.as_str(), "grpc://127.0.0.1:50051/grpc.health.v1.Health/Check");
+    assert_eq!((&t.method, &t.body[..]), (&http::Method::POST, &b"\x0a\x01x"[..]));
+    assert_eq!(t.headers[0].0.as_str(), "x-team");
+    assert_eq!(plan.http, loadgen::HttpVersion::Http2);
+    // A grpc:// URL makes a gRPC client without `protocol`; errors name the option.
+    let bad = "name: g\nclients: [{endpoint_urls: [\"grpc://127.0.0.1:1\"], additional_options: {call: a.B/C}}]\n";
+    let profile = TestProfile::parse(bad).unwrap();
+    let err = profile.requests().unwrap().remove(0).into_run().unwrap_err();
+    assert_eq!(profile.path_of(0, err.field), "clients[0].additional_options.proto");
 }
 
 #[test]

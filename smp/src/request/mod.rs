@@ -25,9 +25,16 @@
 //! TLS material is PEM bytes in the plan. A request may name a file instead ([`PemSource::File`])
 //! where the caller is the machine's own user (the command line reads it with
 //! [`RunRequest::read_files`]); the converter refuses a file it is handed, so a server never
-//! reads one for a caller.
+//! reads one for a caller. The same holds for `.proto` files ([`ProtoSource::Files`]).
+//!
+//! A gRPC call ([`GrpcRequest`]: `grpc://` or `grpcs://` URLs, a method, the message as JSON,
+//! metadata, the descriptors' source) becomes targets whose path is the call and whose body is
+//! the message encoded once; see [`grpc`](self::grpc) for where the descriptors come from.
+//! A request that already carries the encoded call (a wire plan: `grpc` URLs with the call as
+//! their path, the message bytes as the body, no [`GrpcRequest`]) converts like any other.
 
 mod convert;
+mod grpc;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -37,6 +44,11 @@ use bytes::Bytes;
 use loadgen::{Field, Load, Pem, RateShape, Shard, ValidatedPlan};
 
 use crate::result::RunMeta;
+
+pub use grpc::{
+    GrpcRequest, HEALTH_SERVICE, MAX_PROTO_DEPTH, MAX_PROTO_FILES, MAX_PROTO_SOURCE, ProtoSource, REFLECTION_TIMEOUT,
+    compile_files, parse_call,
+};
 
 /// The duration of a run that gives neither a duration nor a request count (Meshery's and
 /// mesheryctl's default).
@@ -79,6 +91,8 @@ pub struct RunRequest {
     pub h2_streams: Option<u32>,
     /// TLS trust and client certificate.
     pub tls: TlsRequest,
+    /// A gRPC call to build from JSON (the URLs are then `grpc://` or `grpcs://`).
+    pub grpc: Option<GrpcRequest>,
     /// This machine's shard of a distributed run.
     pub shard: Option<Shard>,
     /// The agreed start instant of a distributed run.
@@ -184,6 +198,11 @@ impl RunRequest {
         set(&mut self.tls.client_cert, top.tls.client_cert);
         set(&mut self.tls.client_key, top.tls.client_key);
         set(&mut self.tls.insecure, top.tls.insecure);
+        match (self.grpc.as_mut(), top.grpc) {
+            (Some(mine), Some(top)) => mine.overlay(top),
+            (None, top @ Some(_)) => self.grpc = top,
+            (_, None) => {}
+        }
         set(&mut self.shard, top.shard);
         set(&mut self.start_at, top.start_at);
         set(&mut self.meta.name, top.meta.name);
@@ -216,12 +235,23 @@ impl RunRequest {
             Field::ClientKey => self.tls.client_key.is_some(),
             Field::Shard => self.shard.is_some(),
             Field::StartAt => self.start_at.is_some(),
+            Field::Call => self.grpc.as_ref().is_some_and(|g| g.call.is_some()),
+            Field::Data => self.grpc.as_ref().is_some_and(|g| g.data.is_some()),
+            Field::Metadata => self.grpc.as_ref().is_some_and(|g| !g.metadata.is_empty()),
+            Field::Proto => self.grpc.as_ref().is_some_and(|g| g.proto.is_some()),
         }
     }
 
-    /// Reads every [`PemSource::File`] into PEM bytes. Only for callers who are this machine's
-    /// user (the command line); the error names the field and the file.
+    /// Reads every [`PemSource::File`] into PEM bytes and compiles [`ProtoSource::Files`] into
+    /// descriptors. Only for callers who are this machine's user (the command line); the error
+    /// names the field and the file.
     pub fn read_files(&mut self) -> Result<(), (Field, String)> {
+        if let Some(g) = self.grpc.as_mut()
+            && let Some(ProtoSource::Files { files, import_paths }) = &g.proto
+        {
+            let set = compile_files(files, import_paths).map_err(|e| (Field::Proto, format!("{e}; check the path")))?;
+            g.proto = Some(ProtoSource::Descriptors(set));
+        }
         for (field, source) in [
             (Field::CaCert, &mut self.tls.ca_certs),
             (Field::ClientCert, &mut self.tls.client_cert),

@@ -15,9 +15,10 @@ pub const SPECTRUM_TICKS: u32 = 5;
 /// The `details` object of a [`ResultDocument`](super::ResultDocument).
 ///
 /// Counting rules: every request that was sent ends as exactly one *response* (any status
-/// code, counted in `status_codes`) or one *error* (no usable response, counted in
-/// `error_kinds`); `requests = responses + errors`. A response is *successful* when its status
-/// is 2xx or 3xx.
+/// code, counted in `status_codes`, or a gRPC call's answer, counted by its gRPC status in
+/// `grpc_status_codes`) or one *error* (no usable response, counted in `error_kinds`);
+/// `requests = responses + errors`. A response is *successful* when its HTTP status is 2xx or
+/// 3xx, or its gRPC status is `OK`.
 ///
 /// The window: requests due (or sent, in closed loop) inside the measured window are all
 /// counted and in the histograms, including those that finished after the window closed
@@ -45,7 +46,7 @@ pub struct Details {
     pub requests: u64,
     /// Responses received, whatever their status code.
     pub responses: u64,
-    /// Responses with a 2xx or 3xx status.
+    /// Responses with a 2xx or 3xx status, or gRPC calls answered `OK`.
     #[serde(default)]
     pub successful: u64,
     /// Requests that failed without a response.
@@ -66,6 +67,15 @@ pub struct Details {
     pub planned: Option<u64>,
     /// Responses by status code, e.g. `"200": 1000`; `"0"` collects codes outside 100..600.
     pub status_codes: BTreeMap<String, u64>,
+    /// gRPC runs: calls by gRPC status name, e.g. `"OK": 990, "UNAVAILABLE": 10` (absent for
+    /// HTTP runs). A call whose response had no `grpc-status` is counted under the code gRPC
+    /// derives from its HTTP status (a 503 is `UNAVAILABLE`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grpc_status_codes: BTreeMap<String, u64>,
+    /// gRPC runs: the first `grpc-message` of each non-OK status, e.g. `"UNAVAILABLE"` →
+    /// `"shedding load"` (one per status, not one per call; absent when none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grpc_messages: BTreeMap<String, String>,
     /// Errors by kind: `connect_refused`, `connect`, `timeout`, `reset`, `tls`, `protocol`, `other`.
     pub error_kinds: BTreeMap<String, u64>,
     /// The first message seen for each error kind, e.g. `"tls"` → `"invalid peer certificate:
@@ -133,6 +143,8 @@ impl Details {
             unsent: s.unsent,
             planned: p.planned,
             status_codes: s.status_codes().into_iter().map(|(c, n)| (c.to_string(), n)).collect(),
+            grpc_status_codes: s.grpc_codes().into_iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
+            grpc_messages: s.grpc_messages.iter().map(|(c, m)| (c.as_str().to_string(), m.to_string())).collect(),
             error_kinds: s.error_kinds().into_iter().map(|(k, n)| (k.as_str().to_string(), n)).collect(),
             error_messages: s.messages.iter().map(|(k, m)| (k.as_str().to_string(), m.to_string())).collect(),
             target_rate: p.target_rate,

@@ -1,5 +1,6 @@
 //! Rebuilding the engine's statistics from documents, and merging documents exactly.
 
+use loadgen::grpc::Code;
 use loadgen::{ErrorKind, LatencyHistogram, Stats};
 
 use super::{Parts, ResultDocument, RunMeta, SeriesPoint, WorkerSummary};
@@ -30,6 +31,17 @@ impl ResultDocument {
                 SmpError::field(format!("details.status_codes.{code}"), "is not a status code such as \"200\"")
             })?;
             s.add_status(status, *n);
+        }
+        for (name, n) in &d.grpc_status_codes {
+            let code = Code::from_name(name).ok_or_else(|| {
+                SmpError::field(format!("details.grpc_status_codes.{name}"), "is not a gRPC status such as \"OK\"")
+            })?;
+            s.add_grpc(code, *n);
+        }
+        for (name, message) in &d.grpc_messages {
+            if let Some(code) = Code::from_name(name) {
+                s.grpc_messages.keep(code, message);
+            }
         }
         let kind_of = |name: &str| ErrorKind::ALL.into_iter().find(|k| k.as_str() == name).unwrap_or(ErrorKind::Other);
         for (kind, n) in &d.error_kinds {

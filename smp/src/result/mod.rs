@@ -14,7 +14,7 @@
 //! | `labels` | map of strings | `name` (test name), `url` (first target), `urls` (every target, space separated, when there are several), `generator` (`meshperf`), `requested_generator` (what a profile asked for, when it differs), plus the caller's labels |
 //! | `start_time`, `end_time` | RFC 3339 string, UTC (`Z`) | when the measured window opened, when the run ended |
 //! | `latencies_ms` | object | `min`, `average`, `p50`, `p90`, `p99`, `max` of the latency histogram, in **milliseconds** (Meshery writes seconds here; we do not) |
-//! | `actual_qps` | number | successful responses (2xx or 3xx) that finished inside the measured window, per second of it: the achieved rate (an all-errors run has 0) |
+//! | `actual_qps` | number | successful responses (2xx or 3xx; gRPC: status `OK`) that finished inside the measured window, per second of it: the achieved rate (an all-errors run has 0) |
 //! | `details_uri` | string | where the full result can be fetched, or `""` |
 //! | `test_id` | string | the id of the SMP test config (profile) that ran, or `""` |
 //! | `mesh_config_id`, `env_id` | string | ids of the SMP `ServiceMeshConfig` and `EnvironmentConfig`, or `""` |
@@ -30,6 +30,8 @@
 //! # `details`
 //! See [`Details`]: the counters (`requests`, `responses`, `successful`, `errors`,
 //! `after_window`, `sent`, `unsent`, bytes), `status_codes` (`"200"` → count),
+//! `grpc_status_codes` (gRPC runs: `"OK"` → count; a call is successful when its status is
+//! `OK`) with `grpc_messages` (`"UNAVAILABLE"` → the first `grpc-message` of that status),
 //! `error_kinds` (`"timeout"` → count) and `error_messages` (`"tls"` → the first message of
 //! that kind, e.g. `invalid peer certificate: UnknownIssuer`), the target, achieved and request rates, three
 //! percentile summaries (`latency_ms`, `service_time_ms`, `send_lag_ms`, see [`Percentiles`]:
@@ -300,6 +302,12 @@ impl ResultDocument {
     /// The first target URL from `labels.url` (empty when missing).
     pub fn url(&self) -> &str {
         self.labels.get("url").map_or("", String::as_str)
+    }
+
+    /// Whether the run made gRPC calls: it counted gRPC statuses, or its URL is `grpc://` or
+    /// `grpcs://`.
+    pub fn is_grpc(&self) -> bool {
+        !self.details.grpc_status_codes.is_empty() || self.url().starts_with("grpc")
     }
 }
 

@@ -185,7 +185,8 @@ fn output_matches_the_json_schema() {
         r.planned = None;
         ResultDocument::from_report(&r, &RunMeta::new("closed"))
     };
-    for doc in [sample(), merged, closed] {
+    let grpc = ResultDocument::from_report(&testutil::grpc_report(), &RunMeta::new("grpc"));
+    for doc in [sample(), merged, closed, grpc] {
         let value: serde_json::Value = serde_json::from_str(&doc.to_json_pretty()).unwrap();
         let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{}: {e}", e.instance_path)).collect();
         assert!(errors.is_empty(), "{errors:#?}");
@@ -197,6 +198,27 @@ fn output_matches_the_json_schema() {
     let mut bad: serde_json::Value = serde_json::from_str(&sample().to_json_pretty()).unwrap();
     bad["latencies_ms"]["p99"] = serde_json::json!("1ms");
     assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn grpc_runs_count_calls_by_status() {
+    let doc = ResultDocument::from_report(&testutil::grpc_report(), &RunMeta::new("grpc"));
+    let d = &doc.details;
+    assert!(d.status_codes.is_empty());
+    assert_eq!(d.grpc_status_codes, [("OK".to_string(), 980), ("UNAVAILABLE".to_string(), 10)].into());
+    assert_eq!(d.grpc_messages["UNAVAILABLE"], "shedding load");
+    assert_eq!((d.responses, d.successful, d.errors), (990, 980, 10));
+    assert!((doc.actual_qps - 98.0).abs() < 1e-9);
+    assert_eq!(doc.labels["url"], "grpc://127.0.0.1:50051/demo.Greeter/Hello");
+    // Read back and merged exactly, like every other count.
+    let back = ResultDocument::from_json(&doc.to_json_pretty()).unwrap();
+    assert_eq!(back, doc);
+    assert_eq!(back.stats().unwrap(), testutil::grpc_report().stats);
+    let merged = merge(&[doc.clone(), doc], &RunMeta::new("m")).unwrap();
+    assert_eq!(merged.details.grpc_status_codes["UNAVAILABLE"], 20);
+    assert_eq!(merged.details.successful, 1960);
+    // HTTP results carry no gRPC keys.
+    assert!(!sample().to_json_pretty().contains("grpc_status_codes"));
 }
 
 proptest::proptest! {

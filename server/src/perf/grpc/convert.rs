@@ -7,6 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use loadgen::grpc::Code;
 use loadgen::{
     ErrorKind, Field, HttpVersion, LatencyHistogram, Load, Pem, Phase, RateShape, RunPlan, Shard, Snapshot, Stage,
     Stats,
@@ -194,6 +195,8 @@ pub fn stats_to_proto(s: &Stats) -> proto::Stats {
         after_window: s.after_window,
         after_window_successful: s.after_window_successful,
         error_messages: s.messages.iter().map(|(k, m)| (k.as_str().to_string(), m.to_string())).collect(),
+        grpc_status_codes: s.grpc_codes().into_iter().map(|(c, n)| (c.value(), n)).collect(),
+        grpc_messages: s.grpc_messages.iter().map(|(c, m)| (c.value(), m.to_string())).collect(),
     }
 }
 
@@ -223,6 +226,12 @@ pub fn stats_from_proto(p: &proto::Stats) -> Result<Stats, ServiceError> {
     }
     for (kind, message) in &p.error_messages {
         s.messages.keep(kind_of(kind), message);
+    }
+    for (code, n) in &p.grpc_status_codes {
+        s.add_grpc(Code::from_wire(*code), *n);
+    }
+    for (code, message) in &p.grpc_messages {
+        s.grpc_messages.keep(Code::from_wire(*code), message);
     }
     s.after_window = p.after_window;
     s.after_window_successful = p.after_window_successful;
@@ -324,6 +333,24 @@ mod tests {
     }
 
     #[test]
+    fn a_grpc_call_travels_as_its_encoded_message() {
+        let mut target = Target::get("grpc://127.0.0.1:50051/demo.Greeter/Hello").unwrap();
+        target.method = http::Method::POST;
+        target.body = Bytes::from_static(b"\x0a\x01a");
+        target.add_header("x-tenant", "t").unwrap();
+        let mut plan = RunPlan::new(vec![target]);
+        plan.http = HttpVersion::Http2;
+        let back = request_from_proto(plan_to_proto(&plan)).unwrap().into_run().unwrap().plan;
+        assert!(back.is_grpc());
+        assert_eq!(back.targets[0].url.path(), "/demo.Greeter/Hello");
+        assert_eq!(
+            (&back.targets[0].body, &back.targets[0].headers),
+            (&plan.targets[0].body, &plan.targets[0].headers)
+        );
+        assert_eq!(back.http, HttpVersion::Http2);
+    }
+
+    #[test]
     fn pem_travels_in_the_plan_and_threads_are_chosen_here() {
         let mut p = plan_to_proto(&RunPlan::new(vec![Target::get("https://127.0.0.1/").unwrap()]));
         p.threads = 0;
@@ -372,6 +399,9 @@ mod tests {
         s.after_window = 2;
         s.after_window_successful = 1;
         s.messages.keep(ErrorKind::ConnectRefused, "Connection refused (os error 111)");
+        s.count_grpc(Code::Ok);
+        s.count_grpc(Code::Unavailable);
+        s.grpc_messages.keep(Code::Unavailable, "shedding load");
         let back = stats_from_proto(&stats_to_proto(&s)).unwrap();
         assert_eq!(back, s);
         let bad = proto::Stats { latency_hdr: "nope".into(), ..Default::default() };

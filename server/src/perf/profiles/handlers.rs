@@ -6,7 +6,7 @@ use axum::{Extension, Json};
 use super::model::{ProfilePage, ProfileView, into_row};
 use crate::error::{ErrorBody, ServiceError};
 use crate::http::AppState;
-use crate::http::input::{Body, PageQuery, Params, page_request};
+use crate::http::input::{Body, PageQuery, Params, off_thread, page_request};
 use crate::perf::bodies::ProfileInput;
 use crate::providers::Identity;
 use crate::store::ProfileOrder;
@@ -123,7 +123,9 @@ pub async fn save(
             (id, existing)
         }
     };
-    let row = into_row(input, &me.user_id, id.clone(), existing.as_ref())?;
+    // Checking that it runs may compile inline .proto text: CPU work, off the async threads.
+    let (owner, row_id) = (me.user_id.clone(), id.clone());
+    let row = off_thread(move || into_row(input, &owner, row_id, existing.as_ref())).await??;
     if !state.store.upsert_profile(&row).await? {
         // The id belongs to someone else: answer as if it did not exist.
         return Err(ServiceError::NotFound { what: "profile", id });

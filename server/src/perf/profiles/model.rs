@@ -147,7 +147,9 @@ fn runnable(profile: &MesheryProfile) -> Result<(), ServiceError> {
                 ));
             }
         }
-        request.into_run().map_err(|e| ServiceError::invalid(field_name(&test, e.field), e.reason))?;
+        // A call whose descriptors come from reflection is checked for its form; its message
+        // is built when the profile runs.
+        request.check().map_err(|e| ServiceError::invalid(field_name(&test, e.field), e.reason))?;
     }
     Ok(())
 }
