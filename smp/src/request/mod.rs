@@ -29,7 +29,7 @@
 //!
 //! A gRPC call ([`GrpcRequest`]: `grpc://` or `grpcs://` URLs, a method, the message as JSON,
 //! metadata, the descriptors' source) becomes targets whose path is the call and whose body is
-//! the message encoded once; see [`grpc`](self::grpc) for where the descriptors come from.
+//! the message encoded once; see the private `grpc` module for where the descriptors come from.
 //! A request that already carries the encoded call (a wire plan: `grpc` URLs with the call as
 //! their path, the message bytes as the body, no [`GrpcRequest`]) converts like any other.
 

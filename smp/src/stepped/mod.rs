@@ -24,7 +24,7 @@
 //! `1 - rate_tolerance` of the target, over the whole window and the second half (a service
 //! that sheds load with fast 503s, or that falls behind, does not pass however low its
 //! latency). SLOs use the gate grammar ([`crate::gate`]): `p99<=20ms`, `errors<0.1%`,
-//! `non-2xx<1%`. See [`judge`](step::judge).
+//! `non-2xx<1%`. See [`judge`].
 //!
 //! # Sweep
 //! One step per rate, lowest first; every step is judged against the SLOs too (if any), and
